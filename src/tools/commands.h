@@ -1,0 +1,11 @@
+// Subcommands of the `lorashare` CLI. Each Register* adds one subcommand to the
+// app; its callback runs the command and stores the exit status in `*exit_code`.
+// Exit codes: 0 success, 1 bad input data or failure, 2 bad usage (flags).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lorashare::tools {
+
+
+}  // namespace lorashare::tools

@@ -1,0 +1,18 @@
+// lorashare: export LoRA fine-tunes of one foundation model into small programs
+// over a shared weights file, run them, and show what they cost.
+#include <cstdio>
+
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lorashare: many LoRA fine-tunes over one shared foundation model"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  return exit_code;
+}
