@@ -1,0 +1,31 @@
+// MatMul: y[n, out] = scale * x[n, in] W[out, in]^T (+ y when accumulating).
+//
+// W is f32, bf16 or f16 (converted to f32 in registers, never in memory). For
+// one token it is a GEMV; for several (prefill) a blocked GEMM that reads each
+// weight row once per block of tokens. Output rows are split across the pool.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/matrix.h"
+#include "kernels/thread_pool.h"
+
+namespace lorashare {
+
+struct MatMulArgs {
+  const float* x = nullptr;  // [n, w.cols], rows x_stride apart
+  int64_t n = 0;
+  int64_t x_stride = 0;
+  float* y = nullptr;  // [n, w.rows], rows y_stride apart
+  int64_t y_stride = 0;
+  float scale = 1.0f;
+  bool accumulate = false;  // y += scale * x W^T instead of y = scale * x W^T
+};
+
+// Highway version, dynamically dispatched to the best target of this CPU.
+void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool);
+
+// Plain scalar loops (double accumulation): the test reference.
+void MatMulReference(const MatrixView& w, const MatMulArgs& args);
+
+}  // namespace lorashare

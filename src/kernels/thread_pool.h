@@ -1,0 +1,59 @@
+// ThreadPool: a fixed set of worker threads that split a range of work items
+// (output rows, attention heads) into one contiguous chunk per thread.
+//
+// The calling thread takes the first chunk itself, so a pool of one thread
+// runs everything inline. ParallelFor calls from several threads are
+// serialised: sessions on one model may share the pool.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace lorashare {
+
+class ThreadPool {
+ public:
+  // `threads` counts the caller; 0 = one per hardware thread.
+  explicit ThreadPool(int threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(begin, end) on disjoint chunks covering [0, count) and returns
+  // when all are done. Chunk bounds are multiples of `grain` (except the end),
+  // so a kernel can keep its tiles whole.
+  void ParallelFor(int64_t count, const std::function<void(int64_t, int64_t)>& fn,
+                   int64_t grain = 1);
+
+ private:
+  void WorkerLoop(int index);
+
+  std::vector<std::thread> workers_;
+  std::mutex call_mutex_;  // one ParallelFor at a time
+  std::mutex mutex_;
+  std::condition_variable start_;
+  std::condition_variable done_;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+  const std::function<void(int64_t, int64_t)>* task_ = nullptr;
+  std::vector<std::pair<int64_t, int64_t>> chunks_;
+};
+
+// Runs fn over [0, count) on `pool`, or inline when `pool` is null.
+inline void ParallelFor(ThreadPool* pool, int64_t count,
+                        const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1) {
+  if (pool == nullptr) {
+    if (count > 0) fn(0, count);
+    return;
+  }
+  pool->ParallelFor(count, fn, grain);
+}
+
+}  // namespace lorashare

@@ -1,0 +1,259 @@
+// Every SIMD kernel against its scalar reference, on every Highway target
+// this CPU supports, with sizes that are not multiples of any vector width.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "kernels/attention.h"
+#include "kernels/convert.h"
+#include "kernels/elementwise.h"
+#include "kernels/embedding.h"
+#include "kernels/half.h"
+#include "kernels/lora.h"
+#include "kernels/matmul.h"
+#include "kernels/norm.h"
+#include "kernels/rope.h"
+#include "target_test_util.h"
+
+namespace lorashare {
+namespace {
+
+// A weight matrix stored in `dtype`, with its values exactly representable
+// (the references read the same stored bytes).
+struct StoredMatrix {
+  DType dtype;
+  int64_t rows, cols;
+  std::vector<uint8_t> bytes;
+
+  StoredMatrix(DType dtype, int64_t rows, int64_t cols, uint32_t seed)
+      : dtype(dtype), rows(rows), cols(cols), bytes(rows * cols * DTypeSize(dtype)) {
+    const auto values = RandomFloats(rows * cols, seed);
+    for (int64_t i = 0; i < rows * cols; ++i) {
+      if (dtype == DType::kF32) {
+        std::memcpy(&bytes[4 * i], &values[i], 4);
+      } else {
+        const uint16_t h = dtype == DType::kF16 ? F32ToF16(values[i]) : F32ToBF16(values[i]);
+        std::memcpy(&bytes[2 * i], &h, 2);
+      }
+    }
+  }
+  MatrixView view() const { return {dtype, bytes.data(), rows, cols}; }
+  float at(int64_t i) const {
+    float v;
+    ConvertToF32Reference(dtype, bytes.data() + i * DTypeSize(dtype), 1, &v);
+    return v;
+  }
+};
+
+// Sum of |w x| per output: f32 accumulation error is bounded relative to it.
+std::vector<float> AbsDotSums(const StoredMatrix& w, const std::vector<float>& x, int64_t n) {
+  std::vector<float> sums(n * w.rows);
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t o = 0; o < w.rows; ++o) {
+      double s = 0;
+      for (int64_t i = 0; i < w.cols; ++i) s += std::fabs(w.at(o * w.cols + i) * x[t * w.cols + i]);
+      sums[t * w.rows + o] = static_cast<float>(s);
+    }
+  }
+  return sums;
+}
+
+using KernelTest = PerTargetTest;
+
+TEST_P(KernelTest, MatMulAllDTypesRaggedShapes) {
+  ThreadPool pool(3);
+  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    for (int64_t in : {1, 7, 17, 64, 133}) {
+      for (int64_t out : {1, 5, 19, 70}) {
+        for (int64_t n : {1, 2, 3, 6, 37}) {
+          const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in * 1000 + out));
+          const auto x = RandomFloats(n * in, static_cast<uint32_t>(n));
+          const auto bound = AbsDotSums(w, x, n);
+          for (bool accumulate : {false, true}) {
+            std::vector<float> got = RandomFloats(n * out, 99), want = got;
+            MatMulArgs args{.x = x.data(),
+                            .n = n,
+                            .x_stride = in,
+                            .y = got.data(),
+                            .y_stride = out,
+                            .scale = 0.75f,
+                            .accumulate = accumulate};
+            MatMul(w.view(), args, n % 2 ? &pool : nullptr);
+            args.y = want.data();
+            MatMulReference(w.view(), args);
+            // f32 accumulation: error <= ~in * 2^-24 * sum|w x|; 1e-6 per term is generous.
+            for (size_t i = 0; i < got.size(); ++i) {
+              ASSERT_NEAR(got[i], want[i], 1e-6f * (in + 4) * bound[i] + 1e-6f)
+                  << DTypeName(dtype) << " in=" << in << " out=" << out << " n=" << n;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(KernelTest, ConvertAndEmbeddingMatchReference) {
+  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    const StoredMatrix table(dtype, 11, 37, 5);
+    const std::vector<int32_t> tokens = {10, 0, 3, 3, 7};
+    std::vector<float> got(tokens.size() * 37), want(got.size());
+    Embedding(table.view(), tokens, got.data());
+    EmbeddingReference(table.view(), tokens, want.data());
+    EXPECT_EQ(got, want) << DTypeName(dtype);
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      EXPECT_EQ(got[t * 37 + 2], table.at(tokens[t] * 37 + 2));
+    }
+  }
+  const std::vector<double> f64 = {1.5, -2.25, 1e10};
+  std::vector<float> out(3);
+  ConvertToF32(DType::kF64, f64.data(), 3, out.data());
+  EXPECT_EQ(out, (std::vector<float>{1.5f, -2.25f, 1e10f}));
+}
+
+TEST_P(KernelTest, RmsNormGroupedMatchesReference) {
+  for (int64_t group : {1, 7, 16, 67}) {
+    const int64_t n = 3, width = group * 3;
+    const auto x = RandomFloats(n * width, 11, -3, 3);
+    const auto weight = RandomFloats(group, 12, 0.5f, 1.5f);
+    std::vector<float> got(x.size()), want(x.size());
+    RmsNormArgs args{.x = x.data(),
+                     .y = got.data(),
+                     .n = n,
+                     .width = width,
+                     .group = group,
+                     .weight = weight.data(),
+                     .eps = 1e-6f};
+    RmsNorm(args);
+    args.y = want.data();
+    RmsNormReference(args);
+    ExpectClose(got, want, 1e-5f, 1e-6f, "rms_norm group " + std::to_string(group));
+  }
+}
+
+TEST_P(KernelTest, RopeMatchesReference) {
+  RopeScaling scaling{.enabled = true,
+                      .factor = 32,
+                      .low_freq_factor = 1,
+                      .high_freq_factor = 4,
+                      .original_max_position = 64};
+  for (int64_t head_dim : {2, 6, 38, 128}) {
+    const RopeFrequencies freqs(head_dim, 500000.0f, scaling);
+    const int64_t n = 5, heads = 3;
+    auto got = RandomFloats(n * heads * head_dim, 13);
+    auto want = got;
+    RopeArgs args{.x = got.data(), .n = n, .n_heads = heads, .start_position = 1000};
+    Rope(freqs, args);
+    args.x = want.data();
+    RopeReference(freqs, args);
+    ExpectClose(got, want, 1e-5f, 1e-5f, "rope head_dim " + std::to_string(head_dim));
+  }
+}
+
+TEST_P(KernelTest, AttentionGqaCausalMatchesReference) {
+  ThreadPool pool(2);
+  for (int64_t head_dim : {3, 16, 40}) {
+    const int64_t n = 6, start = 9, heads = 6, kv_heads = 2, len = start + n;
+    // Large keys make raw exp() overflow: the softmax must subtract the max.
+    const auto q = RandomFloats(n * heads * head_dim, 21, -4, 4);
+    const auto k = RandomFloats(len * kv_heads * head_dim, 22, -40, 40);
+    const auto v = RandomFloats(len * kv_heads * head_dim, 23);
+    std::vector<float> got(q.size()), want(q.size());
+    AttentionArgs args{.q = q.data(),
+                       .k_cache = k.data(),
+                       .v_cache = v.data(),
+                       .out = got.data(),
+                       .n = n,
+                       .start_position = start,
+                       .n_heads = heads,
+                       .n_kv_heads = kv_heads,
+                       .head_dim = head_dim};
+    Attention(args, &pool);
+    args.out = want.data();
+    AttentionReference(args);
+    ExpectClose(got, want, 1e-4f, 1e-5f, "attention head_dim " + std::to_string(head_dim));
+    for (float value : got) ASSERT_TRUE(std::isfinite(value));
+  }
+}
+
+TEST_P(KernelTest, ElementwiseMatchReference) {
+  for (size_t n : {1u, 13u, 100u}) {
+    const auto a = RandomFloats(n, 31, -20, 20), b = RandomFloats(n, 32, -2, 2);
+    std::vector<float> got(n), want(n);
+    SwiGlu(a.data(), b.data(), n, got.data());
+    SwiGluReference(a.data(), b.data(), n, want.data());
+    ExpectClose(got, want, 1e-5f, 1e-6f, "swiglu");
+    Add(a.data(), b.data(), n, got.data());
+    AddReference(a.data(), b.data(), n, want.data());
+    EXPECT_EQ(got, want);
+  }
+}
+
+TEST_P(KernelTest, LoraMatchesReferenceAndMergedWeights) {
+  const int64_t in = 29, out = 23, rank = 5, n = 4;
+  const StoredMatrix a(DType::kBF16, rank, in, 41), b(DType::kF32, out, rank, 42);
+  const auto x = RandomFloats(n * in, 43);
+  const auto y0 = RandomFloats(n * out, 44);
+  std::vector<float> scratch(n * rank), got = y0, want = y0;
+  LoraArgs args{.x = x.data(),
+                .x_stride = in,
+                .y = got.data(),
+                .y_stride = out,
+                .n = n,
+                .scale = 2.5f,
+                .scratch = scratch.data()};
+  Lora(a.view(), b.view(), args, nullptr);
+  args.y = want.data();
+  LoraReference(a.view(), b.view(), args);
+  ExpectClose(got, want, 1e-5f, 1e-5f, "lora");
+  // Independently: y0 + x (scale * B A)^T with the product formed first.
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t o = 0; o < out; ++o) {
+      double sum = y0[t * out + o];
+      for (int64_t i = 0; i < in; ++i) {
+        double merged = 0;
+        for (int64_t r = 0; r < rank; ++r) merged += b.at(o * rank + r) * a.at(r * in + i);
+        sum += 2.5 * merged * x[t * in + i];
+      }
+      ASSERT_NEAR(got[t * out + o], sum, 1e-4);
+    }
+  }
+}
+
+LORASHARE_INSTANTIATE_PER_TARGET(KernelTest);
+
+TEST(RopeFrequenciesTest, Llama3ScalingBands) {
+  const RopeScaling scaling{.enabled = true,
+                            .factor = 8,
+                            .low_freq_factor = 1,
+                            .high_freq_factor = 4,
+                            .original_max_position = 8192};
+  const RopeFrequencies scaled(128, 500000.0f, scaling), plain(128, 500000.0f, RopeScaling{});
+  // Short wavelengths (< 8192/4) unchanged, long ones (> 8192) divided by 8.
+  EXPECT_DOUBLE_EQ(scaled.inv_freq()[0], 1.0);
+  EXPECT_DOUBLE_EQ(scaled.inv_freq()[63], plain.inv_freq()[63] / 8);
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_LE(scaled.inv_freq()[i], plain.inv_freq()[i]);
+    EXPECT_GE(scaled.inv_freq()[i], plain.inv_freq()[i] / 8);
+  }
+}
+
+TEST(ThreadPoolTest, CoversRangeOnceInGrainAlignedChunks) {
+  ThreadPool pool(4);
+  for (int64_t count : {1, 5, 16, 17, 1000}) {
+    std::vector<std::atomic<int>> hits(count);
+    pool.ParallelFor(
+        count,
+        [&](int64_t begin, int64_t end) {
+          EXPECT_EQ(begin % 8, 0);
+          for (int64_t i = begin; i < end; ++i) hits[i]++;
+        },
+        8);
+    for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+  }
+}
+
+}  // namespace
+}  // namespace lorashare
