@@ -99,9 +99,13 @@ class PtdWriter {
              std::optional<Sha256Digest> digest = std::nullopt);
 
   size_t size() const { return entries_.size(); }
+  // Bytes of segment data Write() will stream (each distinct blob once); the
+  // total for a ProgressBar passed to Write().
+  uint64_t data_bytes() const;
 
   // Writes the file (temp file + rename). Same inputs give the same bytes.
   // Returns the fingerprint of the written file (see PtdFile::fingerprint).
+  // `progress` is advanced by the segment bytes written.
   Result<std::string> Write(const std::string& path, ProgressBar* progress = nullptr) const;
 
  private:
