@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev libcli11-dev libfmt-dev
-  libhwy-dev libssl-dev libpcre2-dev libsentencepiece-dev
+  libhwy-dev libssl-dev libpcre2-dev libsentencepiece-dev libicu-dev
   clang libclang-rt-14-dev
   nodejs npm python3-numpy python3-sentencepiece
 )

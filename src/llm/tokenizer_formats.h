@@ -1,0 +1,19 @@
+// The loaders behind Tokenizer::Load, one per file format. Each takes the
+// mapped file (already known to be of its format) and its path for messages.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/mapped_file.h"
+#include "llm/tokenizer.h"
+
+namespace lorashare {
+
+// Llama 3 `tokenizer.model`: `base64 rank` lines; the 256 Llama 3 special
+// tokens follow the base vocabulary.
+Result<std::unique_ptr<Tokenizer>> LoadTiktoken(const MappedFile& file);
+// True when the file starts with a tiktoken vocabulary line.
+bool LooksLikeTiktoken(std::string_view bytes);
+
+}  // namespace lorashare

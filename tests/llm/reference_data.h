@@ -1,0 +1,26 @@
+// Reference data the llm tests compare against, produced at test time by
+// independent implementations (npm packages installed by scripts/setup.sh,
+// llama.cpp's source tree), never by lorashare itself.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lorashare::testing {
+
+std::string SourceDir();
+
+// A directory holding Llama 3's vocabulary exported from llama3-tokenizer-js
+// (tokenizer.model, tokenizer.json, tokenizer_config.json), a >= 1 MB corpus
+// (corpus.txt) and that package's encoding of it (corpus.ids). Generated once
+// per build tree.
+const std::string& Llama3ReferenceDir();
+
+// llama.cpp's vocab-only GGUF files and their test vectors.
+std::string LlamaCppVocab(const std::string& name);  // e.g. "llama-bpe"
+
+std::string ReadFileOrDie(const std::string& path);
+std::vector<int32_t> ParseIds(const std::string& text);  // whitespace-separated
+
+}  // namespace lorashare::testing
