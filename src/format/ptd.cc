@@ -13,7 +13,7 @@
 #include "format/flat_tensor_generated.h"
 
 namespace lorashare {
-namespace fb = flat_tensor_flatbuffer;
+namespace ftb = flat_tensor_flatbuffer;
 namespace {
 
 constexpr uint32_t kFlatTensorVersion = 0;
@@ -70,7 +70,7 @@ Status CheckLayout(const TensorLayout& layout, uint64_t blob_size, std::string_v
   return OkStatus();
 }
 
-Result<TensorLayout> ReadLayout(const fb::TensorLayout& layout, std::string_view source,
+Result<TensorLayout> ReadLayout(const ftb::TensorLayout& layout, std::string_view source,
                                 std::string_view key) {
   auto scalar_type = static_cast<int8_t>(layout.scalar_type());
   auto dtype = FromExecuTorchScalarType(scalar_type);
@@ -87,13 +87,13 @@ Result<TensorLayout> ReadLayout(const fb::TensorLayout& layout, std::string_view
   return out;
 }
 
-Result<std::vector<std::pair<uint64_t, uint64_t>>> ReadSegments(const fb::FlatTensor& root,
+Result<std::vector<std::pair<uint64_t, uint64_t>>> ReadSegments(const ftb::FlatTensor& root,
                                                                 const ContainerHeader& header,
                                                                 std::string_view source) {
   std::vector<std::pair<uint64_t, uint64_t>> segments;  // absolute offset, size
   segments.reserve(root.segments()->size());
   for (size_t i = 0; i < root.segments()->size(); ++i) {
-    const fb::DataSegment* segment = root.segments()->Get(i);
+    const ftb::DataSegment* segment = root.segments()->Get(i);
     if (!RangeInside(segment->offset(), segment->size(), header.segment_data_size)) {
       return MakeError(ErrorCode::kCorrupt,
                        "{}: segment {} (offset {}, size {}) is outside the segment data ({} "
@@ -109,10 +109,10 @@ Result<ParsedPtd> ParsePtd(std::span<const uint8_t> bytes, std::string_view sour
   ParsedPtd parsed;
   LS_ASSIGN_OR_RETURN(parsed.header, ParseContainerHeader(bytes, kPtdContainer, source));
   flatbuffers::Verifier verifier(bytes.data(), parsed.header.flatbuffer_end());
-  if (!fb::VerifyFlatTensorBuffer(verifier)) {
+  if (!ftb::VerifyFlatTensorBuffer(verifier)) {
     return MakeError(ErrorCode::kCorrupt, "{}: FlatTensor flatbuffer fails verification", source);
   }
-  const fb::FlatTensor& root = *fb::GetFlatTensor(bytes.data());
+  const ftb::FlatTensor& root = *ftb::GetFlatTensor(bytes.data());
   parsed.version = root.version();
   if (parsed.version != kFlatTensorVersion) {
     return MakeError(ErrorCode::kUnsupported, "{}: FlatTensor version {} (only {} is supported)",
@@ -127,7 +127,7 @@ Result<ParsedPtd> ParsePtd(std::span<const uint8_t> bytes, std::string_view sour
 
   std::unordered_map<std::string_view, size_t> seen;
   for (size_t i = 0; i < root.named_data()->size(); ++i) {
-    const fb::NamedData* named = root.named_data()->Get(i);
+    const ftb::NamedData* named = root.named_data()->Get(i);
     if (!named->key()) {
       return MakeError(ErrorCode::kCorrupt, "{}: named_data[{}] has no key", source, i);
     }
@@ -238,24 +238,24 @@ Result<std::string> PtdWriter::Write(const std::string& path, ProgressBar* progr
   }
 
   flatbuffers::FlatBufferBuilder builder;
-  std::vector<flatbuffers::Offset<fb::DataSegment>> fb_segments;
+  std::vector<flatbuffers::Offset<ftb::DataSegment>> fb_segments;
   for (size_t i = 0; i < segments_.size(); ++i) {
-    fb_segments.push_back(fb::CreateDataSegment(builder, offsets[i], segments_[i].bytes.size()));
+    fb_segments.push_back(ftb::CreateDataSegment(builder, offsets[i], segments_[i].bytes.size()));
   }
-  std::vector<flatbuffers::Offset<fb::NamedData>> fb_named;
+  std::vector<flatbuffers::Offset<ftb::NamedData>> fb_named;
   for (const Entry& entry : entries_) {
-    flatbuffers::Offset<fb::TensorLayout> layout;
+    flatbuffers::Offset<ftb::TensorLayout> layout;
     if (entry.layout) {
-      layout = fb::CreateTensorLayout(
-          builder, static_cast<fb::ScalarType>(ToExecuTorchScalarType(entry.layout->dtype)),
+      layout = ftb::CreateTensorLayout(
+          builder, static_cast<ftb::ScalarType>(ToExecuTorchScalarType(entry.layout->dtype)),
           builder.CreateVector(entry.layout->sizes), builder.CreateVector(entry.layout->dim_order));
     }
-    fb_named.push_back(fb::CreateNamedData(builder, builder.CreateString(entry.key),
-                                           static_cast<uint32_t>(entry.segment), layout));
+    fb_named.push_back(ftb::CreateNamedData(builder, builder.CreateString(entry.key),
+                                            static_cast<uint32_t>(entry.segment), layout));
   }
-  auto root = fb::CreateFlatTensor(builder, kFlatTensorVersion, builder.CreateVector(fb_segments),
-                                   builder.CreateVector(fb_named));
-  fb::FinishFlatTensorBuffer(builder, root);
+  auto root = ftb::CreateFlatTensor(builder, kFlatTensorVersion, builder.CreateVector(fb_segments),
+                                    builder.CreateVector(fb_named));
+  ftb::FinishFlatTensorBuffer(builder, root);
   std::vector<uint8_t> head = BuildContainerHead({builder.GetBufferPointer(), builder.GetSize()},
                                                  kPtdContainer, kPageSize, end);
 

@@ -15,7 +15,7 @@
 namespace lorashare {
 namespace {
 
-namespace fb = flat_tensor_flatbuffer;
+namespace ftb = flat_tensor_flatbuffer;
 using testing::LoadLe;
 using testing::ReadBytes;
 using testing::StoreLe;
@@ -63,24 +63,24 @@ std::vector<uint8_t> Craft(const std::vector<std::pair<uint64_t, uint64_t>>& seg
                            const std::vector<CraftedNamed>& named, uint64_t data_size,
                            uint32_t version = 0) {
   flatbuffers::FlatBufferBuilder builder;
-  std::vector<flatbuffers::Offset<fb::DataSegment>> fb_segments;
+  std::vector<flatbuffers::Offset<ftb::DataSegment>> fb_segments;
   for (auto [offset, size] : segments) {
-    fb_segments.push_back(fb::CreateDataSegment(builder, offset, size));
+    fb_segments.push_back(ftb::CreateDataSegment(builder, offset, size));
   }
-  std::vector<flatbuffers::Offset<fb::NamedData>> fb_named;
+  std::vector<flatbuffers::Offset<ftb::NamedData>> fb_named;
   for (const CraftedNamed& n : named) {
-    flatbuffers::Offset<fb::TensorLayout> layout;
+    flatbuffers::Offset<ftb::TensorLayout> layout;
     if (n.with_layout) {
       layout =
-          fb::CreateTensorLayout(builder, static_cast<fb::ScalarType>(n.scalar_type),
-                                 builder.CreateVector(n.sizes), builder.CreateVector(n.dim_order));
+          ftb::CreateTensorLayout(builder, static_cast<ftb::ScalarType>(n.scalar_type),
+                                  builder.CreateVector(n.sizes), builder.CreateVector(n.dim_order));
     }
     fb_named.push_back(
-        fb::CreateNamedData(builder, builder.CreateString(n.key), n.segment_index, layout));
+        ftb::CreateNamedData(builder, builder.CreateString(n.key), n.segment_index, layout));
   }
-  fb::FinishFlatTensorBuffer(
-      builder, fb::CreateFlatTensor(builder, version, builder.CreateVector(fb_segments),
-                                    builder.CreateVector(fb_named)));
+  ftb::FinishFlatTensorBuffer(
+      builder, ftb::CreateFlatTensor(builder, version, builder.CreateVector(fb_segments),
+                                     builder.CreateVector(fb_named)));
   std::vector<uint8_t> file = BuildContainerHead({builder.GetBufferPointer(), builder.GetSize()},
                                                  kPtdContainer, 64, data_size);
   std::vector<uint8_t> data = Pattern(data_size, 9);
