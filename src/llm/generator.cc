@@ -99,8 +99,12 @@ Result<GenerationStats> Generate(Session& session, const Tokenizer& tokenizer,
   StreamingDecoder decoder(tokenizer);
   // Samples from `logits`, and streams the token's text unless it ends the
   // sequence. Returns the token.
+  // Models may pad their vocabulary past the tokenizer's (Qwen3); padding
+  // ids have no text, so they are never sampled.
+  size_t vocab = static_cast<size_t>(std::max(tokenizer.vocab_size(), 0));
   auto next_token = [&](std::span<const float> logits) -> Result<int32_t> {
-    LS_ASSIGN_OR_RETURN(int32_t token, sampler.Sample(logits));
+    LS_ASSIGN_OR_RETURN(int32_t token,
+                        sampler.Sample(logits.first(std::min(logits.size(), vocab))));
     ++stats.generated_tokens;
     stats.stopped_on_eos = IsEos(facts, token);
     if (!stats.stopped_on_eos) {
