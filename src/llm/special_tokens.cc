@@ -19,6 +19,14 @@ std::optional<int32_t> SpecialTokens::Find(std::string_view text) const {
   return it->second;
 }
 
+void SpecialTokens::AddEndOfTurnIds(std::vector<int32_t>& ids) const {
+  for (std::string_view text : {"<|eot_id|>", "<|eom_id|>", "<|end_of_text|>", "<|im_end|>",
+                                "<|endoftext|>", "<|end|>", "<end_of_turn>", "</s>"}) {
+    auto id = Find(text);
+    if (id && std::find(ids.begin(), ids.end(), *id) == ids.end()) ids.push_back(*id);
+  }
+}
+
 void SpecialTokens::Split(std::string_view text, bool parse_specials,
                           std::vector<Segment>& out) const {
   size_t plain_start = 0;

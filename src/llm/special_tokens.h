@@ -18,6 +18,10 @@ class SpecialTokens {
   void Add(std::string text, int32_t id, bool always = false);
 
   std::optional<int32_t> Find(std::string_view text) const;
+  // Adds to `ids` (without repeating any) the tokens that end a turn or a
+  // text in the known chat formats (<|eot_id|>, <|im_end|>, ...), as llama.cpp
+  // and the models' generation configs do.
+  void AddEndOfTurnIds(std::vector<int32_t>& ids) const;
   const std::unordered_map<std::string, int32_t>& all() const { return ids_; }
 
   // Cuts `text` into runs of ordinary text (id < 0) and tokens (the longest

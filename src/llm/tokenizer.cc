@@ -27,6 +27,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& path) {
   std::string_view bytes(reinterpret_cast<const char*>(file->bytes().data()), file->size());
   if (bytes.empty())
     return MakeError(ErrorCode::kCorrupt, "{}: tokenizer file is empty", file_path);
+  if (bytes.starts_with("GGUF")) return LoadGgufTokenizer(file_path);
   if (LooksLikeTiktoken(bytes)) return LoadTiktoken(*file);
   return MakeError(ErrorCode::kUnsupported,
                    "{}: not a tokenizer this build reads (tiktoken tokenizer.model, "

@@ -16,4 +16,7 @@ Result<std::unique_ptr<Tokenizer>> LoadTiktoken(const MappedFile& file);
 // True when the file starts with a tiktoken vocabulary line.
 bool LooksLikeTiktoken(std::string_view bytes);
 
+// `tokenizer.ggml.*` metadata of a GGUF file (gpt2 BPE or llama SPM).
+Result<std::unique_ptr<Tokenizer>> LoadGgufTokenizer(const std::string& path);
+
 }  // namespace lorashare
