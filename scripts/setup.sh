@@ -14,6 +14,7 @@ packages=(
 )
 missing=()
 for p in "${packages[@]}"; do
+  [ "$p" = npm ] && command -v npm >/dev/null && continue  # nodesource's nodejs ships npm
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
