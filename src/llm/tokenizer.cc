@@ -28,6 +28,10 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& path) {
   if (bytes.empty())
     return MakeError(ErrorCode::kCorrupt, "{}: tokenizer file is empty", file_path);
   if (bytes.starts_with("GGUF")) return LoadGgufTokenizer(file_path);
+  if (StartsWithJsonObject(bytes)) {
+    fs::path config = fs::path(file_path).parent_path() / "tokenizer_config.json";
+    return LoadHfTokenizer(*file, fs::exists(config, error) ? config.string() : std::string());
+  }
   if (LooksLikeTiktoken(bytes)) return LoadTiktoken(*file);
   return MakeError(ErrorCode::kUnsupported,
                    "{}: not a tokenizer this build reads (tiktoken tokenizer.model, "

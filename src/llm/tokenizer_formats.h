@@ -16,6 +16,11 @@ Result<std::unique_ptr<Tokenizer>> LoadTiktoken(const MappedFile& file);
 // True when the file starts with a tiktoken vocabulary line.
 bool LooksLikeTiktoken(std::string_view bytes);
 
+// Hugging Face `tokenizer.json` (BPE model); `config_path` is the
+// tokenizer_config.json beside it, or empty.
+Result<std::unique_ptr<Tokenizer>> LoadHfTokenizer(const MappedFile& file,
+                                                   const std::string& config_path);
+
 // `tokenizer.ggml.*` metadata of a GGUF file (gpt2 BPE or llama SPM).
 Result<std::unique_ptr<Tokenizer>> LoadGgufTokenizer(const std::string& path);
 

@@ -53,7 +53,10 @@ function exportVocab(dir) {
     pre_tokenizer: { type: 'Sequence', pretokenizers: [
       { type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false },
       { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] },
-    post_processor: null,
+    post_processor: { type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } },
+               { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [], special_tokens: {} },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null,
              end_of_word_suffix: null, fuse_unk: false, byte_fallback: false,

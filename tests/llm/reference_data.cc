@@ -33,33 +33,52 @@ std::vector<int32_t> ParseIds(const std::string& text) {
   return ids;
 }
 
+namespace {
+
+// Runs `command` (with {0} standing for a fresh directory) once per build
+// tree: the result lands in `name` under the working directory, built in a
+// private directory and renamed into place so that concurrent test processes
+// never see a half-written one.
+std::string GenerateOnce(const std::string& name, const std::string& needed,
+                         const std::string& command) {
+  if (!fs::exists(needed)) {
+    ADD_FAILURE() << needed << " is missing: run scripts/setup.sh";
+    return std::string();
+  }
+  std::string target = fs::absolute(name).string();
+  if (fs::exists(target + "/done")) return target;
+  std::string temp = fmt::format("{}.tmp{}", target, getpid());
+  fs::create_directories(temp);
+  std::string line =
+      fmt::vformat(command, fmt::make_format_args(temp)) + " && touch " + temp + "/done";
+  if (std::system(line.c_str()) != 0) {
+    ADD_FAILURE() << "reference generation failed: " << line;
+    return std::string();
+  }
+  std::error_code error;
+  fs::rename(temp, target, error);
+  if (error) fs::remove_all(temp);  // another process got there first
+  return target;
+}
+
+}  // namespace
+
 const std::string& Llama3ReferenceDir() {
   static const std::string dir = [] {
-    std::string npm = SourceDir() + "/third_party/npm/node_modules/llama3-tokenizer-js";
-    if (!fs::exists(npm)) {
-      ADD_FAILURE() << npm << " is missing: run scripts/setup.sh";
-      return std::string();
-    }
-    std::string target = fs::absolute("llama3_reference").string();
-    if (fs::exists(target + "/corpus.ids")) return target;
-    // Built in a private directory and renamed into place, so concurrent test
-    // processes never see a half-written one.
-    std::string temp = fmt::format("{}.tmp{}", target, getpid());
-    fs::create_directories(temp);
-    std::string script = SourceDir() + "/tests/llm/llama3_reference.mjs";
-    std::string command = fmt::format(
-        "node {0} export {1} && node {0} corpus {1}/corpus.txt 1 && "
-        "node {0} encode {1}/corpus.txt {1}/corpus.ids",
-        script, temp);
-    if (std::system(command.c_str()) != 0) {
-      ADD_FAILURE() << "reference generation failed: " << command;
-      return std::string();
-    }
-    std::error_code error;
-    fs::rename(temp, target, error);
-    if (error) fs::remove_all(temp);  // another process got there first
-    return target;
+    std::string node = "node " + SourceDir() + "/tests/llm/llama3_reference.mjs";
+    return GenerateOnce("llama3_reference",
+                        SourceDir() + "/third_party/npm/node_modules/llama3-tokenizer-js",
+                        node + " export {0} && " + node + " corpus {0}/corpus.txt 1 && " + node +
+                            " encode {0}/corpus.txt {0}/corpus.ids");
   }();
+  return dir;
+}
+
+const std::string& Qwen2HfDir() {
+  static const std::string dir =
+      GenerateOnce("qwen2_hf", LlamaCppVocab("qwen2"),
+                   "/usr/bin/python3 " + SourceDir() + "/tests/llm/gguf_to_hf.py " +
+                       LlamaCppVocab("qwen2") + " {0}");
   return dir;
 }
 

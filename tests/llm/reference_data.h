@@ -17,6 +17,10 @@ std::string SourceDir();
 // per build tree.
 const std::string& Llama3ReferenceDir();
 
+// tokenizer.json + tokenizer_config.json laid out like Qwen2's, converted
+// from llama.cpp's ggml-vocab-qwen2.gguf by gguf-py (tests/llm/gguf_to_hf.py).
+const std::string& Qwen2HfDir();
+
 // llama.cpp's vocab-only GGUF files and their test vectors.
 std::string LlamaCppVocab(const std::string& name);  // e.g. "llama-bpe"
 
