@@ -43,6 +43,9 @@ class Model {
   virtual uint64_t adapter_bytes() const = 0;
   // Bytes of the KV cache a session of `max_seq_len` tokens allocates.
   virtual uint64_t KvCacheBytes(int32_t max_seq_len) const = 0;
+  // The bytes the kernels read for spec().tensors[tensor] (null if no
+  // instruction uses it): equal pointers in two models mean one shared copy.
+  virtual const void* WeightData(int32_t tensor) const = 0;
 
   // A new conversation with room for `max_seq_len` tokens (<= max_context).
   virtual Result<std::unique_ptr<Session>> NewSession(int32_t max_seq_len) const = 0;

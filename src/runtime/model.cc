@@ -1,0 +1,187 @@
+#include "runtime/model.h"
+
+#include <fmt/ranges.h>
+
+#include <limits>
+
+#include "runtime/data_files.h"
+#include "runtime/loaded_model.h"
+#include "runtime/weight_cache.h"
+
+namespace lorashare {
+namespace {
+
+KernelFormat FormatFor(OpCode op, DType stored) {
+  switch (op) {
+    case OpCode::kEmbedding:
+      return KernelFormat::kAsStored;  // the lookup widens rows of any dtype
+    case OpCode::kRmsNorm:
+      return KernelFormat::kF32;
+    default:
+      return MatMulTakesDType(stored) ? KernelFormat::kAsStored : KernelFormat::kF32;
+  }
+}
+
+// Checks that nbytes == product(shape) * element size, without overflow.
+Status CheckTensorSize(const TensorSpec& tensor, const std::string& program) {
+  uint64_t count = 1;
+  for (int64_t dim : tensor.shape) {
+    if (dim <= 0 ||
+        count > std::numeric_limits<uint64_t>::max() / 16 / static_cast<uint64_t>(dim)) {
+      return MakeError(ErrorCode::kCorrupt, "{}: tensor '{}' has invalid shape [{}]", program,
+                       tensor.name, fmt::join(tensor.shape, ", "));
+    }
+    count *= static_cast<uint64_t>(dim);
+  }
+  if (count * DTypeSize(tensor.dtype) != tensor.nbytes) {
+    return MakeError(ErrorCode::kCorrupt, "{}: tensor '{}' of shape [{}] {} records {} bytes",
+                     program, tensor.name, fmt::join(tensor.shape, ", "), DTypeName(tensor.dtype),
+                     tensor.nbytes);
+  }
+  if (tensor.layout != WeightLayout::kPlain) {
+    return MakeError(ErrorCode::kUnsupported, "{}: tensor '{}' has a layout this build cannot run",
+                     program, tensor.name);
+  }
+  return OkStatus();
+}
+
+// The data file's own description of a blob, when it has one, must agree.
+Status CheckLayout(const TensorSpec& tensor, const PtdFile& file, const PtdEntry& entry) {
+  if (entry.size != tensor.nbytes) {
+    return MakeError(ErrorCode::kMismatch, "{}: key '{}' (tensor '{}') holds {} bytes, expected {}",
+                     file.path(), entry.key, tensor.name, entry.size, tensor.nbytes);
+  }
+  if (!entry.layout) return OkStatus();
+  const TensorLayout& layout = *entry.layout;
+  const std::vector<int64_t> sizes(layout.sizes.begin(), layout.sizes.end());
+  bool identity_order = true;
+  for (size_t i = 0; i < layout.dim_order.size(); ++i) identity_order &= layout.dim_order[i] == i;
+  if (layout.dtype != tensor.dtype || sizes != tensor.shape || !identity_order) {
+    return MakeError(ErrorCode::kMismatch,
+                     "{}: key '{}' is {} [{}] (dim order [{}]), but tensor '{}' expects {} [{}]",
+                     file.path(), entry.key, DTypeName(layout.dtype), fmt::join(sizes, ", "),
+                     fmt::join(layout.dim_order, ", "), tensor.name, DTypeName(tensor.dtype),
+                     fmt::join(tensor.shape, ", "));
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Model::~Model() = default;
+
+Result<std::shared_ptr<const Model>> Model::Load(const std::string& program_path,
+                                                 const std::vector<std::string>& data_paths,
+                                                 const ModelOptions& options) {
+  LS_ASSIGN_OR_RETURN(auto program, ProgramFile::Open(program_path));
+  LS_RETURN_IF_ERROR(program->spec().model.Validate(program_path));
+  LS_ASSIGN_OR_RETURN(auto files, OpenDataFiles(program_path, program->spec(), data_paths));
+  LS_ASSIGN_OR_RETURN(auto plan, BuildPlan(program->spec(), program_path));
+  LS_ASSIGN_OR_RETURN(auto model, LoadedModel::Create(std::move(program), std::move(files),
+                                                      std::move(plan), options));
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+Result<std::shared_ptr<LoadedModel>> LoadedModel::Create(
+    std::shared_ptr<const ProgramFile> program, std::vector<std::shared_ptr<const PtdFile>> files,
+    ExecutionPlan plan, const ModelOptions& options) {
+  std::shared_ptr<LoadedModel> model(
+      new LoadedModel(std::move(program), std::move(plan), options.threads));
+  DataMap data;
+  for (const auto& file : files) {
+    auto added = data.Add(file);
+    if (!added.ok()) return added.error().WithContext(model->program_->path());
+  }
+  model->files_ = std::move(files);
+  LS_RETURN_IF_ERROR(model->Bind(data, options));
+  return model;
+}
+
+Status LoadedModel::Bind(const DataMap& data, const ModelOptions& options) {
+  const ProgramSpec& spec = program_->spec();
+  for (const InstructionSpec& instruction : spec.instructions) {
+    Step step;
+    step.instruction = &instruction;
+    for (size_t k = 0; k < instruction.tensors.size(); ++k) {
+      const int32_t index = instruction.tensors[k];
+      const TensorSpec& tensor = spec.tensors[index];
+      LS_ASSIGN_OR_RETURN(
+          auto weight, BindTensor(index, FormatFor(instruction.op, tensor.dtype), data, options));
+      const int64_t cols = tensor.shape.size() > 1 ? tensor.shape[1] : 1;
+      step.weights[k] = {weight->dtype(), weight->data(), tensor.shape[0], cols};
+    }
+    if (instruction.op == OpCode::kRope) step.rope = RopeFor(instruction.int_args[1]);
+    steps_.push_back(step);
+  }
+  return OkStatus();
+}
+
+Result<std::shared_ptr<const Weight>> LoadedModel::BindTensor(int32_t index, KernelFormat format,
+                                                              const DataMap& data,
+                                                              const ModelOptions& options) {
+  const TensorSpec& tensor = spec().tensors[index];
+  const auto key = std::make_pair(index, CanonicalFormat(format, tensor.dtype));
+  if (auto it = weights_.find(key); it != weights_.end()) return it->second;
+  const bool first_use = WeightData(index) == nullptr;
+  LS_ASSIGN_OR_RETURN(WeightSource source, SourceOf(tensor, data));
+  std::shared_ptr<const Weight> weight;
+  if (options.share_weights && !tensor.is_inline()) {
+    weight = WeightCache::Global().Get(source, tensor.key, format);
+  } else {
+    // Inline tensors belong to this program; without sharing everything is a private copy.
+    weight = Weight::Make(source, format, !options.share_weights);
+  }
+  const bool own =
+      tensor.is_inline() || spec().data_files[tensor.data_file].role == DataRole::kAdapter;
+  if (own && first_use) adapter_bytes_ += tensor.nbytes;
+  weights_.emplace(key, weight);
+  return weight;
+}
+
+Result<WeightSource> LoadedModel::SourceOf(const TensorSpec& tensor, const DataMap& data) const {
+  const std::string& path = program_->path();
+  LS_RETURN_IF_ERROR(CheckTensorSize(tensor, path));
+  if (tensor.is_inline()) {
+    const auto bytes = program_->InlineBytes(tensor);
+    if (bytes.size() != tensor.nbytes) {
+      return MakeError(ErrorCode::kCorrupt, "{}: inline tensor '{}' has {} bytes, expected {}",
+                       path, tensor.name, bytes.size(), tensor.nbytes);
+    }
+    return WeightSource{bytes, tensor.dtype, program_, nullptr};
+  }
+  if (tensor.data_file < 0 || static_cast<size_t>(tensor.data_file) >= spec().data_files.size()) {
+    return MakeError(ErrorCode::kCorrupt, "{}: tensor '{}' names data file {} of {}", path,
+                     tensor.name, tensor.data_file, spec().data_files.size());
+  }
+  const DataMap::Found found = data.Find(tensor.key);
+  if (found.file == nullptr) {
+    return MakeError(ErrorCode::kNotFound,
+                     "{}: tensor '{}': key '{}' is in no data file given ({})", path, tensor.name,
+                     tensor.key, spec().data_files[tensor.data_file].name);
+  }
+  LS_RETURN_IF_ERROR(CheckLayout(tensor, *found.file, *found.entry));
+  return WeightSource{found.file->Bytes(*found.entry), tensor.dtype, found.file->shared_mapping(),
+                      &found.file->mapping()};
+}
+
+const RopeFrequencies* LoadedModel::RopeFor(int64_t head_dim) {
+  auto& rope = ropes_[head_dim];
+  if (!rope) {
+    const ModelConfig& model = spec().model;
+    rope = std::make_unique<RopeFrequencies>(head_dim, model.rope_theta, model.rope_scaling);
+  }
+  return rope.get();
+}
+
+const void* LoadedModel::WeightData(int32_t tensor) const {
+  auto it = weights_.lower_bound({tensor, KernelFormat::kAsStored});
+  return it != weights_.end() && it->first.first == tensor ? it->second->data() : nullptr;
+}
+
+uint64_t LoadedModel::KvCacheBytes(int32_t max_seq_len) const {
+  uint64_t floats = 0;
+  for (int64_t width : plan_.kv_width) floats += 2 * static_cast<uint64_t>(width) * max_seq_len;
+  return floats * sizeof(float);
+}
+
+}  // namespace lorashare

@@ -1,0 +1,45 @@
+// ExecutionPlan: a program's instruction list checked once at load and laid
+// out for execution.
+//
+// Checking: every instruction's arity, arguments, value widths and tensor
+// shapes fit together, values are defined before use, and each layer's KV
+// cache is appended once per pass, so the executor needs no checks of its own.
+// Layout: values whose lifetimes do not overlap share a scratch slot, and
+// values after LAST_TOKEN hold one row (the logits never take a row per
+// prompt token).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "format/program.h"
+
+namespace lorashare {
+
+struct PlannedValue {
+  int32_t width = 0;
+  bool one_row = false;  // after LAST_TOKEN: one row whatever the batch
+  int32_t slot = -1;     // -1: the token input
+};
+
+struct PlannedSlot {
+  int64_t width_per_row = 0;  // max width of the per-token values in it
+  int64_t one_row_width = 0;  // max width of the one-row values in it
+  // Floats needed for a batch of `rows` tokens.
+  int64_t Floats(int64_t rows) const { return std::max(width_per_row * rows, one_row_width); }
+};
+
+struct ExecutionPlan {
+  std::vector<PlannedValue> values;  // by value index
+  std::vector<PlannedSlot> slots;
+  std::vector<int64_t> kv_width;  // by layer: n_kv_heads * head_dim, 0 if unused
+  int64_t max_lora_rank = 0;
+};
+
+// `source` names the program in errors.
+Result<ExecutionPlan> BuildPlan(const ProgramSpec& spec, std::string_view source);
+
+}  // namespace lorashare

@@ -1,0 +1,60 @@
+// Weight: one tensor as the kernels read it, and how it is made from the
+// stored bytes.
+//
+// When the kernels take the stored element type, the weight is a view into
+// the mapped file (zero copies; the page cache shares it between processes).
+// Otherwise it is converted once into memory, and the source pages in the
+// mapping are released so the tensor is not resident twice.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "base/mapped_file.h"
+#include "base/result.h"
+#include "format/dtype.h"
+
+namespace lorashare {
+
+// The form a kernel wants a tensor in.
+enum class KernelFormat : uint8_t {
+  kAsStored = 0,  // the stored element type (matmul f32/bf16/f16, embedding tables)
+  kF32 = 1,       // widened to f32 (norm weights; matmul weights of other types)
+};
+
+struct WeightSource {
+  std::span<const uint8_t> bytes;
+  DType dtype = DType::kF32;
+  std::shared_ptr<const void> owner;    // keeps `bytes` valid (a mapping)
+  const MappedFile* mapping = nullptr;  // set: release these pages after a copy
+};
+
+class Weight {
+ public:
+  DType dtype() const { return dtype_; }
+  const void* data() const { return data_; }
+  uint64_t nbytes() const { return nbytes_; }
+  // True for a converted or private copy, false for a view into a mapping.
+  bool is_copy() const { return storage_ != nullptr; }
+
+  // A view when the source already is in `format` (and suitably aligned) and
+  // `private_copy` is false; otherwise a copy in `format`.
+  static std::unique_ptr<Weight> Make(const WeightSource& source, KernelFormat format,
+                                      bool private_copy);
+
+ private:
+  Weight() = default;
+
+  DType dtype_ = DType::kF32;
+  const void* data_ = nullptr;
+  uint64_t nbytes_ = 0;
+  std::shared_ptr<const void> owner_;
+  std::unique_ptr<uint8_t[]> storage_;
+};
+
+// A format is redundant when the stored type already is it; using one name
+// for both lets two users of a tensor share one cache entry.
+KernelFormat CanonicalFormat(KernelFormat format, DType stored);
+
+}  // namespace lorashare
