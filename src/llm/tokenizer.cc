@@ -33,6 +33,9 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& path) {
     return LoadHfTokenizer(*file, fs::exists(config, error) ? config.string() : std::string());
   }
   if (LooksLikeTiktoken(bytes)) return LoadTiktoken(*file);
+  // A SentencePiece ModelProto starts with its first `pieces` entry (field 1,
+  // length-delimited).
+  if (bytes[0] == 0x0A) return LoadSentencePiece(*file);
   return MakeError(ErrorCode::kUnsupported,
                    "{}: not a tokenizer this build reads (tiktoken tokenizer.model, "
                    "tokenizer.json, SentencePiece .model or GGUF)",

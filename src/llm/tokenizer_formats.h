@@ -24,4 +24,7 @@ Result<std::unique_ptr<Tokenizer>> LoadHfTokenizer(const MappedFile& file,
 // `tokenizer.ggml.*` metadata of a GGUF file (gpt2 BPE or llama SPM).
 Result<std::unique_ptr<Tokenizer>> LoadGgufTokenizer(const std::string& path);
 
+// SentencePiece model protobuf, through libsentencepiece.
+Result<std::unique_ptr<Tokenizer>> LoadSentencePiece(const MappedFile& file);
+
 }  // namespace lorashare

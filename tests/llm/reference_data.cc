@@ -82,6 +82,14 @@ const std::string& Qwen2HfDir() {
   return dir;
 }
 
+const std::string& SentencePieceReferenceDir() {
+  static const std::string dir =
+      GenerateOnce("sentencepiece_reference", Llama3ReferenceDir() + "/corpus.txt",
+                   "/usr/bin/python3 " + SourceDir() + "/tests/llm/sentencepiece_reference.py " +
+                       Llama3ReferenceDir() + "/corpus.txt {0}");
+  return dir;
+}
+
 std::string LlamaCppVocab(const std::string& name) {
   return SourceDir() + "/third_party/llama.cpp-src/models/ggml-vocab-" + name + ".gguf";
 }

@@ -21,6 +21,10 @@ const std::string& Llama3ReferenceDir();
 // from llama.cpp's ggml-vocab-qwen2.gguf by gguf-py (tests/llm/gguf_to_hf.py).
 const std::string& Qwen2HfDir();
 
+// A small SentencePiece BPE model trained by python3-sentencepiece on part of
+// the Llama 3 corpus (spm.model), that text (text.txt) and its ids (text.ids).
+const std::string& SentencePieceReferenceDir();
+
 // llama.cpp's vocab-only GGUF files and their test vectors.
 std::string LlamaCppVocab(const std::string& name);  // e.g. "llama-bpe"
 
