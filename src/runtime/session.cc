@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -25,12 +26,18 @@ class LoadedSession final : public Session {
  public:
   LoadedSession(std::shared_ptr<const LoadedModel> model, int32_t capacity)
       : model_(std::move(model)), plan_(model_->plan()), capacity_(capacity) {
+    slots_.resize(plan_.slots.size());
+  }
+
+  // Reserves the KV cache; false when the system refuses the memory.
+  bool AllocateKvCache() {
     for (int64_t width : plan_.kv_width) {
       // Uninitialised: pages become resident only as the conversation grows.
-      k_cache_.push_back(std::make_unique_for_overwrite<float[]>(width * capacity));
-      v_cache_.push_back(std::make_unique_for_overwrite<float[]>(width * capacity));
+      k_cache_.emplace_back(new (std::nothrow) float[width * capacity_]);
+      v_cache_.emplace_back(new (std::nothrow) float[width * capacity_]);
+      if (!k_cache_.back() || !v_cache_.back()) return false;
     }
-    slots_.resize(plan_.slots.size());
+    return true;
   }
 
   Result<std::span<const float>> Forward(std::span<const int32_t> tokens) override;
@@ -171,7 +178,12 @@ Result<std::unique_ptr<Session>> LoadedModel::NewSession(int32_t max_seq_len) co
     return MakeError(ErrorCode::kOutOfRange, "{}: session length {} outside [1, {}] (max_context)",
                      program_->path(), max_seq_len, spec().model.max_context);
   }
-  return std::unique_ptr<Session>(new LoadedSession(shared_from_this(), max_seq_len));
+  auto session = std::make_unique<LoadedSession>(shared_from_this(), max_seq_len);
+  if (!session->AllocateKvCache()) {
+    return MakeError(ErrorCode::kOutOfRange, "{}: cannot allocate a KV cache of {} bytes",
+                     program_->path(), KvCacheBytes(max_seq_len));
+  }
+  return std::unique_ptr<Session>(std::move(session));
 }
 
 }  // namespace lorashare
