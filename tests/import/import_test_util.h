@@ -1,0 +1,42 @@
+// Helpers for the importer tests: temporary directories, and running the
+// independent Python reference (pyref.py) that writes and reads the formats.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "import/checkpoint.h"
+
+namespace lorashare::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Runs `/usr/bin/python3 tests/import/pyref.py args...` and parses the JSON it
+// prints. Fails the test (and returns null) if it exits non-zero.
+nlohmann::json RunPyRef(const std::vector<std::string>& args);
+
+std::string Sha256Hex(std::span<const uint8_t> bytes);
+
+// Each manifest entry {dtype, shape, sha256} matches the tensor of that name,
+// and `tensors` holds nothing else.
+void ExpectTensorsMatch(const std::vector<TensorRef>& tensors, const nlohmann::json& manifest);
+
+std::vector<uint8_t> ReadBytes(const std::string& path);
+void WriteBytes(const std::string& path, std::span<const uint8_t> bytes);
+
+}  // namespace lorashare::testing
