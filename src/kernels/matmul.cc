@@ -17,6 +17,14 @@ namespace {
 // Tokens per block of x kept hot in cache while the weight rows stream past.
 constexpr int64_t kTokenBlock = 32;
 
+// Weight rows per GEMM tile: 4 x 4 accumulators fit AVX-512's 32 registers,
+// 2 x 4 the 16 of AVX2 and SSE.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+constexpr int64_t kGemmRows = 4;
+#else
+constexpr int64_t kGemmRows = 2;
+#endif
+
 // kRows weight rows times kTokens tokens: every weight vector loaded once
 // feeds kTokens accumulators.
 template <size_t kRows, size_t kTokens, typename T>
@@ -80,7 +88,7 @@ void MatMulRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, 
   for (int64_t tb = 0; tb < a.n; tb += kTokenBlock) {
     const int64_t te = std::min(a.n, tb + kTokenBlock);
     int64_t r = row_begin;
-    for (; r + 2 <= row_end; r += 2) RowTile<2>(w, in, a, r, tb, te);
+    for (; r + kGemmRows <= row_end; r += kGemmRows) RowTile<kGemmRows>(w, in, a, r, tb, te);
     for (; r < row_end; ++r) RowTile<1>(w, in, a, r, tb, te);
   }
 }
