@@ -7,5 +7,7 @@
 
 namespace lorashare::tools {
 
+void RegisterTokenize(CLI::App& app, int* exit_code);
+void RegisterDetokenize(CLI::App& app, int* exit_code);
 
 }  // namespace lorashare::tools
