@@ -29,6 +29,7 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
     const InstructionSpec* instruction = nullptr;
     MatrixView weights[2];
     const RopeFrequencies* rope = nullptr;
+    int32_t kv_cache = -1;  // ATTENTION: index into the session's KV caches
   };
 
   static Result<std::shared_ptr<LoadedModel>> Create(

@@ -99,9 +99,11 @@ Result<std::shared_ptr<LoadedModel>> LoadedModel::Create(
 
 Status LoadedModel::Bind(const DataMap& data, const ModelOptions& options) {
   const ProgramSpec& spec = program_->spec();
-  for (const InstructionSpec& instruction : spec.instructions) {
+  for (size_t i = 0; i < spec.instructions.size(); ++i) {
+    const InstructionSpec& instruction = spec.instructions[i];
     Step step;
     step.instruction = &instruction;
+    step.kv_cache = plan_.kv_cache_of_instruction[i];
     for (size_t k = 0; k < instruction.tensors.size(); ++k) {
       const int32_t index = instruction.tensors[k];
       const TensorSpec& tensor = spec.tensors[index];

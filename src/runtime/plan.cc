@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include <fmt/ranges.h>
 
@@ -55,7 +56,7 @@ class Planner {
     plan_.values.resize(count);
     defined_.assign(count, -1);
     last_use_.assign(count, -1);
-    plan_.kv_width.assign(std::max(spec_.model.n_layers, 0), 0);
+    plan_.kv_cache_of_instruction.assign(spec_.instructions.size(), -1);
     for (size_t v = 0; v < count; ++v) {
       plan_.values[v].width = spec_.values[v].width;
       if (static_cast<int32_t>(v) != spec_.input_value && spec_.values[v].width <= 0) {
@@ -233,8 +234,11 @@ class Planner {
                   kv_heads, head_dim);
     }
     if (plan_.values[ins.inputs[0]].one_row) return Fail(index, "needs every token's rows");
-    if (plan_.kv_width[layer] != 0) return Fail(index, "layer {} attends twice", layer);
-    plan_.kv_width[layer] = kv_heads * head_dim;
+    if (!attention_layers_.insert(layer).second) {
+      return Fail(index, "layer {} attends twice", layer);
+    }
+    plan_.kv_cache_of_instruction[index] = static_cast<int32_t>(plan_.kv_width.size());
+    plan_.kv_width.push_back(kv_heads * head_dim);
     return OkStatus();
   }
 
@@ -269,6 +273,7 @@ class Planner {
   ExecutionPlan plan_;
   std::vector<int> defined_;
   std::vector<int> last_use_;
+  std::set<int64_t> attention_layers_;
 };
 
 }  // namespace

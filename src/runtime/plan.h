@@ -35,7 +35,10 @@ struct PlannedSlot {
 struct ExecutionPlan {
   std::vector<PlannedValue> values;  // by value index
   std::vector<PlannedSlot> slots;
-  std::vector<int64_t> kv_width;  // by layer: n_kv_heads * head_dim, 0 if unused
+  // One KV cache per ATTENTION instruction (one per layer): its row width,
+  // n_kv_heads * head_dim, and which cache each instruction uses (-1: none).
+  std::vector<int64_t> kv_width;
+  std::vector<int32_t> kv_cache_of_instruction;
   int64_t max_lora_rank = 0;
 };
 

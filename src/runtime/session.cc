@@ -52,14 +52,14 @@ class LoadedSession final : public Session {
   float* Value(int32_t value) { return slots_[plan_.values[value].slot].data(); }
   int64_t Rows(int32_t value, int64_t n) const { return plan_.values[value].one_row ? 1 : n; }
   void Run(const LoadedModel::Step& step, std::span<const int32_t> tokens);
-  void RunAttention(const InstructionSpec& ins, int64_t n);
+  void RunAttention(const InstructionSpec& ins, int32_t cache, int64_t n);
 
   std::shared_ptr<const LoadedModel> model_;
   const ExecutionPlan& plan_;
   int32_t capacity_;
   int32_t position_ = 0;
   int64_t rows_ = 0;
-  std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;  // by layer
+  std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;  // by plan KV cache
   std::vector<std::vector<float>> slots_;
   std::vector<float> lora_scratch_;
 };
@@ -141,7 +141,7 @@ void LoadedSession::Run(const LoadedModel::Step& step, std::span<const int32_t> 
           *step.rope,
           {.x = y, .n = Rows(out, n), .n_heads = ins.int_args[0], .start_position = position_});
     case OpCode::kAttention:
-      return RunAttention(ins, n);
+      return RunAttention(ins, step.kv_cache, n);
     case OpCode::kSwiGlu:
       return SwiGlu(Value(ins.inputs[0]), Value(ins.inputs[1]), Rows(out, n) * width, y);
     case OpCode::kAdd:
@@ -152,11 +152,10 @@ void LoadedSession::Run(const LoadedModel::Step& step, std::span<const int32_t> 
   }
 }
 
-void LoadedSession::RunAttention(const InstructionSpec& ins, int64_t n) {
-  const int64_t layer = ins.int_args[0];
-  const int64_t kv_width = plan_.kv_width[layer];
-  float* k_cache = k_cache_[layer].get();
-  float* v_cache = v_cache_[layer].get();
+void LoadedSession::RunAttention(const InstructionSpec& ins, int32_t cache, int64_t n) {
+  const int64_t kv_width = plan_.kv_width[cache];
+  float* k_cache = k_cache_[cache].get();
+  float* v_cache = v_cache_[cache].get();
   std::memcpy(k_cache + position_ * kv_width, Value(ins.inputs[1]), n * kv_width * sizeof(float));
   std::memcpy(v_cache + position_ * kv_width, Value(ins.inputs[2]), n * kv_width * sizeof(float));
   Attention({.q = Value(ins.inputs[0]),
