@@ -10,6 +10,8 @@ namespace {
 
 // ExecuTorch pads the inserted header to the flatbuffer alignment.
 constexpr uint64_t kHeaderPadding = 16;
+// flatbuffers::Verifier asserts that a buffer is below 2 GiB.
+constexpr uint64_t kMaxFlatbufferRegion = (uint64_t{1} << 31) - 1;
 
 std::string Printable(std::span<const uint8_t> bytes) {
   std::string out;
@@ -69,6 +71,11 @@ Result<ContainerHeader> ParseContainerHeader(std::span<const uint8_t> file,
     return MakeError(ErrorCode::kCorrupt,
                      "{}: flatbuffer (offset {}, size {}) does not fit the file ({} bytes)", source,
                      header.flatbuffer_offset, header.flatbuffer_size, file.size());
+  }
+  if (header.flatbuffer_end() >= kMaxFlatbufferRegion) {
+    return MakeError(ErrorCode::kCorrupt,
+                     "{}: flatbuffer region of {} bytes exceeds the 2 GiB flatbuffer limit", source,
+                     header.flatbuffer_end());
   }
   if (header.segment_base_offset == 0 && header.segment_data_size == 0) return header;
   if (header.segment_base_offset < header.flatbuffer_end()) {

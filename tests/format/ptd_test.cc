@@ -315,6 +315,25 @@ TEST(PtdFile, HeaderRegionsOutOfBounds) {
   ExpectError(v, ErrorCode::kCorrupt, "verification");
 }
 
+// A header claiming a flatbuffer of 2 GiB in a (sparse) file that large: the
+// reader refuses it before flatbuffers' verifier, which cannot take it.
+TEST(PtdFile, FlatbufferOverTwoGibIsCorrupt) {
+  TempDir dir;
+  std::vector<uint8_t> bytes = SmallPtd(dir);
+  const uint64_t kSize = (uint64_t{1} << 31) + 4096;
+  StoreLe(bytes, 24, kSize - 48, 8);  // flatbuffer_size: the region ends at the file end
+  StoreLe(bytes, 32, 0, 8);
+  StoreLe(bytes, 40, 0, 8);
+  std::string path = dir.Path("huge.ptd");
+  WriteBytes(path, bytes);
+  std::filesystem::resize_file(path, kSize);
+  auto file = PtdFile::Open(path);
+  ASSERT_FALSE(file.ok());
+  EXPECT_EQ(file.error().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(file.error().message().find("2 GiB"), std::string::npos) << file.error().message();
+  EXPECT_NE(file.error().message().find(path), std::string::npos);
+}
+
 TEST(PtdFile, CraftedMetadataErrors) {
   const uint64_t kMax = std::numeric_limits<uint64_t>::max();
   ASSERT_TRUE(PtdFile::Validate(Craft({{0, 16}}, {{"k", 0}}, 16), "ok.ptd").ok());
