@@ -40,7 +40,7 @@ std::optional<uint64_t> LayoutBytes(const TensorLayout& layout) {
   return bytes;
 }
 
-// Checks a layout against its blob; `what` names the entry in errors.
+// Checks a layout against the size of its blob; errors carry `code`.
 Status CheckLayout(const TensorLayout& layout, uint64_t blob_size, std::string_view source,
                    std::string_view key, ErrorCode code) {
   for (size_t i = 0; i < layout.sizes.size(); ++i) {
