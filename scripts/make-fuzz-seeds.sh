@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Writes seed inputs for the fuzz targets: small files of every format,
+# written by lorashare itself (usage: make-fuzz-seeds.sh LORASHARE_BINARY OUT_DIR).
+set -euo pipefail
+bin=$1
+out=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+"$bin" make-test-model --quiet --preset tiny --out "$tmp/base" --lora-out "$tmp/adapter" \
+  --lora-preset small
+"$bin" export --quiet --checkpoint "$tmp/base" --adapter "$tmp/adapter" --output "$tmp/lora.pte" \
+  --foundation-weights "$tmp/foundation.ptd" --adapter-weights "$tmp/lora.ptd"
+
+seed() {  # seed TARGET FILE...
+  local target=$1
+  shift
+  mkdir -p "$out/$target"
+  cp "$@" "$out/$target/"
+}
+seed ptd_fuzzer "$tmp/lora.ptd"
+seed pte_fuzzer "$tmp/lora.pte"
+seed safetensors_fuzzer "$tmp/adapter/adapter_model.safetensors"

@@ -1,0 +1,46 @@
+// Exporter: writes a checkpoint (and optionally one LoRA adapter) as a .pte
+// program over a shared foundation .ptd.
+//
+// Foundation tensors are keyed by their content ("<dtype>-<sha256 of the
+// stored bytes>") and written in checkpoint order, so every export of the same
+// base with the same options writes a byte-identical foundation file, with or
+// without an adapter. Adapter tensors go inline into the .pte, or into their
+// own .ptd when `adapter_weights` is set.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "format/dtype.h"
+
+namespace lorashare {
+
+struct ExportOptions {
+  std::string checkpoint_dir;
+  std::string adapter_path;        // empty: a base program
+  std::string output;              // the .pte to write
+  std::string foundation_weights;  // the .ptd to write
+  std::string adapter_weights;     // empty: adapter tensors inline in the .pte
+  DType dtype = DType::kF32;       // for weight matrices; norms stay f32
+  // Reads the stop tokens a tokenizer file defines beyond the checkpoint's
+  // eos ids (e.g. Llama 3's <|eot_id|>), to record them in the program.
+  // Called with the checkpoint's tokenizer file when it has one.
+  std::function<Result<std::vector<int32_t>>(const std::string& tokenizer_path)> tokenizer_eos_ids;
+  bool show_progress = true;
+};
+
+struct ExportReport {
+  uint64_t program_bytes = 0;
+  uint64_t foundation_bytes = 0;
+  uint64_t adapter_file_bytes = 0;    // 0 when the adapter is inline
+  uint64_t adapter_tensor_bytes = 0;  // A and B bytes, wherever stored
+  size_t foundation_tensors = 0;
+  std::string foundation_fingerprint;
+};
+
+Result<ExportReport> ExportProgram(const ExportOptions& options);
+
+}  // namespace lorashare

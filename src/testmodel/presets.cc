@@ -1,0 +1,179 @@
+#include "testmodel/presets.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace lorashare {
+namespace {
+
+// Llama 3's 256 special tokens, numbered after the base vocabulary.
+std::vector<std::string> Llama3SpecialTokens() {
+  std::vector<std::string> tokens = {"<|begin_of_text|>",
+                                     "<|end_of_text|>",
+                                     "<|reserved_special_token_0|>",
+                                     "<|reserved_special_token_1|>",
+                                     "<|finetune_right_pad_id|>",
+                                     "<|reserved_special_token_2|>",
+                                     "<|start_header_id|>",
+                                     "<|end_header_id|>",
+                                     "<|eom_id|>",
+                                     "<|eot_id|>",
+                                     "<|python_tag|>"};
+  for (int i = 3; tokens.size() < 256; ++i) {
+    tokens.push_back(fmt::format("<|reserved_special_token_{}|>", i));
+  }
+  return tokens;
+}
+
+// Qwen2/Qwen3's added tokens, numbered after the base vocabulary.
+std::vector<std::string> QwenSpecialTokens() {
+  return {"<|endoftext|>",
+          "<|im_start|>",
+          "<|im_end|>",
+          "<|object_ref_start|>",
+          "<|object_ref_end|>",
+          "<|box_start|>",
+          "<|box_end|>",
+          "<|quad_start|>",
+          "<|quad_end|>",
+          "<|vision_start|>",
+          "<|vision_end|>",
+          "<|vision_pad|>",
+          "<|image_pad|>",
+          "<|video_pad|>",
+          "<tool_call>",
+          "</tool_call>",
+          "<|fim_prefix|>",
+          "<|fim_middle|>",
+          "<|fim_suffix|>",
+          "<|fim_pad|>",
+          "<|repo_name|>",
+          "<|file_sep|>",
+          "<tool_response>",
+          "</tool_response>",
+          "<think>",
+          "</think>"};
+}
+
+ModelPreset Llama(std::string name, std::string description, int32_t dim, int32_t layers,
+                  int32_t heads, int32_t kv_heads, int32_t hidden, int32_t base_vocab,
+                  int32_t max_context, bool tied) {
+  ModelPreset p;
+  p.name = std::move(name);
+  p.description = std::move(description);
+  p.tokenizer = TokenizerFormat::kTiktoken;
+  p.base_vocab = base_vocab;
+  p.special_tokens = Llama3SpecialTokens();
+  ModelConfig& c = p.config;
+  c.arch = Architecture::kLlama;
+  c.dim = dim;
+  c.n_layers = layers;
+  c.n_heads = heads;
+  c.n_kv_heads = kv_heads;
+  c.head_dim = dim / heads;
+  c.hidden_dim = hidden;
+  c.vocab_size = base_vocab + 256;
+  c.max_context = max_context;
+  c.norm_eps = 1e-5f;
+  c.rope_theta = 500000.0f;
+  c.rope_scaling = {true, 32.0f, 1.0f, 4.0f, 8192};
+  c.tied_embeddings = tied;
+  p.facts.bos_id = base_vocab;                         // <|begin_of_text|>
+  p.facts.eos_ids = {base_vocab + 1, base_vocab + 9};  // <|end_of_text|>, <|eot_id|>
+  return p;
+}
+
+ModelPreset Qwen3(std::string name, std::string description, int32_t dim, int32_t layers,
+                  int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t hidden,
+                  int32_t base_vocab, int32_t vocab, int32_t max_context) {
+  ModelPreset p;
+  p.name = std::move(name);
+  p.description = std::move(description);
+  p.tokenizer = TokenizerFormat::kHfTokenizerJson;
+  p.base_vocab = base_vocab;
+  p.special_tokens = QwenSpecialTokens();
+  ModelConfig& c = p.config;
+  c.arch = Architecture::kQwen3;
+  c.dim = dim;
+  c.n_layers = layers;
+  c.n_heads = heads;
+  c.n_kv_heads = kv_heads;
+  c.head_dim = head_dim;
+  c.hidden_dim = hidden;
+  c.vocab_size = vocab;
+  c.max_context = max_context;
+  c.norm_eps = 1e-6f;
+  c.rope_theta = 1000000.0f;
+  c.tied_embeddings = true;
+  c.qk_norm = true;
+  p.facts.bos_id = base_vocab;         // <|endoftext|>
+  p.facts.eos_ids = {base_vocab + 2};  // <|im_end|>
+  return p;
+}
+
+std::vector<ModelPreset> AllModelPresets() {
+  return {
+      Llama("tiny", "Llama-3-shaped, 2 layers, dim 64 (unit tests)", 64, 2, 4, 2, 192, 512, 512,
+            true),
+      Qwen3("tiny-qwen3", "Qwen3-shaped, 2 layers, dim 64, head_dim 32 (unit tests)", 64, 2, 4, 2,
+            32, 192, 512, 640, 512),
+      Llama("stories15m", "stories15M-sized Llama (dim 288, 6 layers, vocab 32000)", 288, 6, 6, 6,
+            768, 32000 - 256, 2048, true),
+      Llama("llama-3.2-1b", "Llama-3.2-1B shape (dim 2048, 16 layers, vocab 128256)", 2048, 16, 32,
+            8, 8192, 128000, 131072, true),
+      Qwen3("qwen3-0.6b", "Qwen3-0.6B shape (dim 1024, 28 layers, vocab 151936)", 1024, 28, 16, 8,
+            128, 3072, 151643, 151936, 40960),
+  };
+}
+
+std::vector<AdapterPreset> AllAdapterPresets() {
+  return {
+      {"demo",
+       "the reference demo's adapter: r=64, alpha=128 on q/v/o",
+       64,
+       128.0f,
+       false,
+       {"q_proj", "v_proj", "o_proj"}},
+      {"small", "r=8, alpha=16 on q/v", 8, 16.0f, false, {"q_proj", "v_proj"}},
+      {"all",
+       "r=16, alpha=32, rsLoRA, on all seven projections",
+       16,
+       32.0f,
+       true,
+       {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}},
+  };
+}
+
+template <typename Preset>
+Result<Preset> FindByName(const std::vector<Preset>& presets, std::string_view name,
+                          std::string_view kind) {
+  std::vector<std::string> names;
+  for (const auto& p : presets) {
+    if (p.name == name) return p;
+    names.push_back(p.name);
+  }
+  return MakeError(ErrorCode::kInvalidArgument, "unknown {} preset '{}' (known: {})", kind, name,
+                   fmt::join(names, ", "));
+}
+
+template <typename Preset>
+std::vector<std::string> NamesOf(const std::vector<Preset>& presets) {
+  std::vector<std::string> names;
+  for (const auto& p : presets) names.push_back(p.name);
+  return names;
+}
+
+}  // namespace
+
+Result<ModelPreset> FindModelPreset(std::string_view name) {
+  return FindByName(AllModelPresets(), name, "model");
+}
+
+Result<AdapterPreset> FindAdapterPreset(std::string_view name) {
+  return FindByName(AllAdapterPresets(), name, "adapter");
+}
+
+std::vector<std::string> ModelPresetNames() { return NamesOf(AllModelPresets()); }
+std::vector<std::string> AdapterPresetNames() { return NamesOf(AllAdapterPresets()); }
+
+}  // namespace lorashare

@@ -1,0 +1,182 @@
+#include "testmodel/test_model.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "base/output_file.h"
+#include "import/checkpoint_layout.h"
+#include "testmodel/gguf_writer.h"
+#include "testmodel/hf_names.h"
+#include "testmodel/presets.h"
+#include "testmodel/safetensors_writer.h"
+#include "testmodel/synthetic_vocab.h"
+#include "testmodel/synthetic_weights.h"
+
+namespace lorashare {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json EosJson(const TokenizerFacts& facts) {
+  if (facts.eos_ids.size() == 1) return facts.eos_ids.front();
+  return facts.eos_ids;
+}
+
+std::string_view TorchDTypeName(DType dtype) {
+  switch (dtype) {
+    case DType::kBF16:
+      return "bfloat16";
+    case DType::kF16:
+      return "float16";
+    default:
+      return "float32";
+  }
+}
+
+Json HfConfig(const ModelPreset& preset, DType dtype) {
+  const ModelConfig& c = preset.config;
+  const bool qwen = c.arch == Architecture::kQwen3;
+  Json rope_scaling = nullptr;
+  if (c.rope_scaling.enabled) {
+    rope_scaling = {{"factor", c.rope_scaling.factor},
+                    {"high_freq_factor", c.rope_scaling.high_freq_factor},
+                    {"low_freq_factor", c.rope_scaling.low_freq_factor},
+                    {"original_max_position_embeddings", c.rope_scaling.original_max_position},
+                    {"rope_type", "llama3"}};
+  }
+  return {{"architectures", {qwen ? "Qwen3ForCausalLM" : "LlamaForCausalLM"}},
+          {"model_type", qwen ? "qwen3" : "llama"},
+          {"attention_bias", false},
+          {"bos_token_id", preset.facts.bos_id},
+          {"eos_token_id", EosJson(preset.facts)},
+          {"head_dim", c.head_dim},
+          {"hidden_act", "silu"},
+          {"hidden_size", c.dim},
+          {"intermediate_size", c.hidden_dim},
+          {"max_position_embeddings", c.max_context},
+          {"num_attention_heads", c.n_heads},
+          {"num_hidden_layers", c.n_layers},
+          {"num_key_value_heads", c.n_kv_heads},
+          {"rms_norm_eps", c.norm_eps},
+          {"rope_scaling", rope_scaling},
+          {"rope_theta", c.rope_theta},
+          {"tie_word_embeddings", c.tied_embeddings},
+          {"torch_dtype", TorchDTypeName(dtype)},
+          {"vocab_size", c.vocab_size}};
+}
+
+Json AdapterConfig(const AdapterPreset& adapter, const ModelPreset& base) {
+  return {{"base_model_name_or_path", "lorashare/synthetic-" + base.name},
+          {"peft_type", "LORA"},
+          {"task_type", "CAUSAL_LM"},
+          {"r", adapter.rank},
+          {"lora_alpha", adapter.alpha},
+          {"lora_dropout", 0.0},
+          {"use_rslora", adapter.use_rslora},
+          {"fan_in_fan_out", false},
+          {"bias", "none"},
+          {"target_modules", adapter.targets}};
+}
+
+Status WriteTokenizer(const std::string& dir, const ModelPreset& preset) {
+  SyntheticVocab vocab = BuildSyntheticVocab(preset.base_vocab);
+  if (preset.tokenizer == TokenizerFormat::kTiktoken) {
+    return WriteTiktokenModel(dir + "/tokenizer.model", vocab);
+  }
+  return WriteHfTokenizer(dir, vocab, preset.special_tokens, preset.facts,
+                          preset.config.max_context);
+}
+
+// Renames canonical tensors to their Hugging Face names (same bytes).
+std::vector<TensorRef> AsHfTensors(const std::vector<TensorRef>& tensors) {
+  std::vector<TensorRef> renamed = tensors;
+  for (auto& t : renamed) t.name = HfTensorName(t.name);
+  return renamed;
+}
+
+// PEFT names: base_model.model.<hf module>.lora_A.weight / lora_B.weight.
+std::vector<TensorRef> AsPeftTensors(const std::vector<LoraPair>& pairs) {
+  std::vector<TensorRef> tensors;
+  for (const auto& pair : pairs) {
+    std::string module = HfTensorName(pair.target + ".weight");
+    module.resize(module.size() - std::string_view(".weight").size());
+    TensorRef a = pair.a;
+    TensorRef b = pair.b;
+    a.name = "base_model.model." + module + ".lora_A.weight";
+    b.name = "base_model.model." + module + ".lora_B.weight";
+    tensors.push_back(std::move(a));
+    tensors.push_back(std::move(b));
+  }
+  return tensors;
+}
+
+Status CreateDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return MakeError(ErrorCode::kIo, "{}: cannot create directory: {}", dir, ec.message());
+  return OkStatus();
+}
+
+uint64_t ElementCount(const std::vector<TensorRef>& tensors) {
+  uint64_t n = 0;
+  for (const auto& t : tensors) n += static_cast<uint64_t>(t.element_count());
+  return n;
+}
+
+}  // namespace
+
+Result<TestModelReport> MakeTestModel(const TestModelOptions& options) {
+  if (options.out_dir.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument, "make-test-model: an output directory is needed");
+  }
+  if (options.dtype != DType::kF32 && options.dtype != DType::kBF16 &&
+      options.dtype != DType::kF16) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "make-test-model: --dtype must be f32, bf16 or f16");
+  }
+  LS_ASSIGN_OR_RETURN(ModelPreset preset, FindModelPreset(options.preset));
+  LS_RETURN_IF_ERROR(CreateDirectory(options.out_dir));
+
+  TestModelReport report;
+  std::vector<TensorRef> weights = GenerateBaseWeights(preset.config, options.seed, options.dtype);
+  report.parameters = ElementCount(weights);
+  for (const auto& t : weights) report.weight_bytes += t.bytes.size();
+
+  const std::string& dir = options.out_dir;
+  LS_RETURN_IF_ERROR(
+      WriteSafetensors(dir + "/model.safetensors", AsHfTensors(weights), {{"format", "pt"}}));
+  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/config.json", HfConfig(preset, options.dtype).dump(2)));
+  Json generation = {{"bos_token_id", preset.facts.bos_id},
+                     {"eos_token_id", EosJson(preset.facts)}};
+  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/generation_config.json", generation.dump(2)));
+  LS_RETURN_IF_ERROR(WriteTokenizer(dir, preset));
+  if (!options.gguf_path.empty()) {
+    LS_RETURN_IF_ERROR(
+        WriteModelGguf(options.gguf_path, preset.config, preset.facts, weights, GgufOptions{}));
+  }
+
+  if (options.lora_out_dir.empty()) {
+    if (!options.lora_gguf_path.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "make-test-model: --lora-gguf needs --lora-out");
+    }
+    return report;
+  }
+  LS_ASSIGN_OR_RETURN(AdapterPreset adapter, FindAdapterPreset(options.adapter_preset));
+  std::vector<LoraPair> pairs = GenerateAdapterWeights(preset.config, adapter, options.seed + 1);
+  for (const auto& p : pairs) {
+    report.adapter_parameters += static_cast<uint64_t>(p.a.element_count() + p.b.element_count());
+  }
+  LS_RETURN_IF_ERROR(CreateDirectory(options.lora_out_dir));
+  LS_RETURN_IF_ERROR(WriteSafetensors(options.lora_out_dir + "/adapter_model.safetensors",
+                                      AsPeftTensors(pairs), {{"format", "pt"}}));
+  LS_RETURN_IF_ERROR(WriteWholeFile(options.lora_out_dir + "/adapter_config.json",
+                                    AdapterConfig(adapter, preset).dump(2)));
+  if (!options.lora_gguf_path.empty()) {
+    LoraConfig config{adapter.rank, adapter.alpha, adapter.use_rslora, false, adapter.targets, ""};
+    LS_RETURN_IF_ERROR(WriteLoraGguf(options.lora_gguf_path, pairs, config.scale(), preset.config));
+  }
+  return report;
+}
+
+}  // namespace lorashare
