@@ -7,7 +7,9 @@
 
 namespace lorashare::tools {
 
+void RegisterMakeTestModel(CLI::App& app, int* exit_code);
+void RegisterExport(CLI::App& app, int* exit_code);
+void RegisterInspect(CLI::App& app, int* exit_code);
 void RegisterTokenize(CLI::App& app, int* exit_code);
 void RegisterDetokenize(CLI::App& app, int* exit_code);
-
 }  // namespace lorashare::tools
