@@ -11,14 +11,17 @@
 // layer; measured differences are below 2e-5. A real defect (a wrong rope
 // frequency, head permutation, LoRA scale or norm) moves them by 1e-2 or more.
 // make-test-model's tied-embedding presets mostly repeat the last prompt
-// token, so the log-probabilities carry most of the signal here;
-// gguf_numpy_reference_test.cc covers varied token sequences.
+// token, so the log-probabilities carry most of the signal there; the second
+// suite runs random_model.h's models (llama3 rope scaling in every band,
+// varied greedy tokens) through the same export and runtime.
 #include <gtest/gtest.h>
 
 #include "llamacpp_runner.h"
+#include "random_model.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "test_util.h"
+#include "testmodel/gguf_writer.h"
 
 namespace lorashare::testing {
 namespace {
@@ -57,6 +60,14 @@ ReferenceRun DecodeWithLorashare(const std::string& program, const std::string& 
   return run;
 }
 
+void Export(const TempDir& dir, const std::string& checkpoint, const std::string& adapter) {
+  std::string args = "export --checkpoint " + checkpoint + " --output " + (dir / "model.pte") +
+                     " --foundation-weights " + (dir / "foundation.ptd") + " --quiet";
+  if (!adapter.empty()) args += " --adapter " + adapter;
+  CommandResult exported = RunLorashare(args);
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+}
+
 class ParityTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ParityTest, SameGreedyTokensAsLlamaCpp) {
@@ -68,12 +79,8 @@ TEST_P(ParityTest, SameGreedyTokensAsLlamaCpp) {
                                     " --lora-preset all --gguf " + (dir / "model.gguf") +
                                     " --lora-gguf " + (dir / "lora.gguf") + " --seed 21 --quiet");
   ASSERT_EQ(made.exit_code, 0) << made.output;
-  std::string export_args = "export --checkpoint " + (dir / "base") + " --output " +
-                            (dir / "model.pte") + " --foundation-weights " +
-                            (dir / "foundation.ptd") + " --quiet";
-  if (c.lora) export_args += " --adapter " + (dir / "adapter");
-  CommandResult exported = RunLorashare(export_args);
-  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  Export(dir, dir / "base", c.lora ? dir / "adapter" : "");
+  ASSERT_FALSE(HasFailure());
 
   // Ids spread over the vocabulary of both presets (>= 640 tokens).
   const std::vector<int> prompt = {5, 300, 17, 421, 88, 613, 250, 9};
@@ -93,6 +100,46 @@ INSTANTIATE_TEST_SUITE_P(Presets, ParityTest,
                                info.param.preset + (info.param.lora ? "_lora" : "_base");
                            std::replace(name.begin(), name.end(), '-', '_');
                            return name;
+                         });
+
+struct RandomCase {
+  Architecture arch;
+  bool lora;
+};
+
+class RandomModelParityTest : public ::testing::TestWithParam<RandomCase> {};
+
+TEST_P(RandomModelParityTest, SameGreedyTokensAsLlamaCpp) {
+  if (auto reason = LlamaCppMissingReason()) GTEST_SKIP() << *reason;
+  const RandomCase c = GetParam();
+  TempDir dir;
+  RandomModel model = MakeRandomModel(c.arch, 1234);
+  WriteHfCheckpoint(model, dir / "base", dir / "adapter");
+  ASSERT_FALSE(HasFailure());
+  Export(dir, dir / "base", c.lora ? dir / "adapter" : "");
+  ASSERT_FALSE(HasFailure());
+  Status status = WriteModelGguf(dir / "model.gguf", model.config, model.tokenizer, model.tensors);
+  ASSERT_TRUE(status.ok()) << status.error().message();
+  status = WriteLoraGguf(dir / "lora.gguf", model.lora, model.lora_scale, model.config);
+  ASSERT_TRUE(status.ok()) << status.error().message();
+
+  const std::vector<int> prompt = {1, 17, 42, 99, 256, 3, 77, 150};
+  ReferenceRun ours = DecodeWithLorashare(dir / "model.pte", dir / "foundation.ptd", prompt);
+  ASSERT_FALSE(HasFailure());
+  std::optional<LlamaCppRun> llamacpp =
+      RunLlamaCpp(dir / "model.gguf", c.lora ? dir / "lora.gguf" : "", prompt, kSteps);
+  ASSERT_TRUE(llamacpp);
+  ExpectSameGreedyRun(ours, *llamacpp, kTolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, RandomModelParityTest,
+                         ::testing::Values(RandomCase{Architecture::kLlama, false},
+                                           RandomCase{Architecture::kLlama, true},
+                                           RandomCase{Architecture::kQwen3, false},
+                                           RandomCase{Architecture::kQwen3, true}),
+                         [](const ::testing::TestParamInfo<RandomCase>& info) {
+                           return std::string(ArchitectureName(info.param.arch)) +
+                                  (info.param.lora ? "_lora" : "_base");
                          });
 
 }  // namespace

@@ -2,10 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
+
+#include "base/output_file.h"
+#include "testmodel/hf_names.h"
+#include "testmodel/safetensors_writer.h"
 
 namespace lorashare::testing {
 namespace {
@@ -119,10 +125,15 @@ RandomModel MakeRandomModel(Architecture arch, uint32_t seed, bool llama3_rope_s
   return model;
 }
 
-void DumpForNumpy(const RandomModel& model, const std::string& dir) {
-  const ModelConfig& c = model.config;
+namespace {
+
+// config.json with Hugging Face's keys.
+nlohmann::json HfConfig(const ModelConfig& c, const TokenizerFacts& tokenizer) {
+  const bool qwen = c.arch == Architecture::kQwen3;
   nlohmann::json config = {
-      {"architecture", ArchitectureName(c.arch)},
+      {"architectures", {qwen ? "Qwen3ForCausalLM" : "LlamaForCausalLM"}},
+      {"model_type", ArchitectureName(c.arch)},
+      {"hidden_act", "silu"},
       {"hidden_size", c.dim},
       {"num_hidden_layers", c.n_layers},
       {"num_attention_heads", c.n_heads},
@@ -130,10 +141,13 @@ void DumpForNumpy(const RandomModel& model, const std::string& dir) {
       {"head_dim", c.head_dim},
       {"intermediate_size", c.hidden_dim},
       {"vocab_size", c.vocab_size},
+      {"max_position_embeddings", c.max_context},
       {"rms_norm_eps", c.norm_eps},
       {"rope_theta", c.rope_theta},
       {"tie_word_embeddings", c.tied_embeddings},
-      {"lora_scale", model.lora_scale},
+      {"torch_dtype", "float32"},
+      {"bos_token_id", tokenizer.bos_id},
+      {"eos_token_id", tokenizer.eos_ids},
   };
   if (c.rope_scaling.enabled) {
     config["rope_scaling"] = {
@@ -143,6 +157,14 @@ void DumpForNumpy(const RandomModel& model, const std::string& dir) {
         {"high_freq_factor", c.rope_scaling.high_freq_factor},
         {"original_max_position_embeddings", c.rope_scaling.original_max_position}};
   }
+  return config;
+}
+
+}  // namespace
+
+void DumpForNumpy(const RandomModel& model, const std::string& dir) {
+  nlohmann::json config = HfConfig(model.config, model.tokenizer);
+  config["lora_scale"] = model.lora_scale;
   nlohmann::json lora_targets = nlohmann::json::array();
   for (const LoraPair& pair : model.lora) lora_targets.push_back(pair.target);
   config["lora_targets"] = lora_targets;
@@ -153,6 +175,41 @@ void DumpForNumpy(const RandomModel& model, const std::string& dir) {
     WriteFloats(dir + "/" + pair.a.name + ".f32", pair.a);
     WriteFloats(dir + "/" + pair.b.name + ".f32", pair.b);
   }
+}
+
+void WriteHfCheckpoint(const RandomModel& model, const std::string& dir,
+                       const std::string& adapter_dir) {
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_directories(adapter_dir);
+  ASSERT_TRUE(
+      WriteWholeFile(dir + "/config.json", HfConfig(model.config, model.tokenizer).dump(2)).ok());
+  std::vector<TensorRef> hf = model.tensors;
+  for (TensorRef& tensor : hf) tensor.name = HfTensorName(tensor.name);
+  Status status = WriteSafetensors(dir + "/model.safetensors", hf);
+  ASSERT_TRUE(status.ok()) << status.error().message();
+
+  // PEFT: base_model.model.<module>.lora_A.weight / lora_B.weight; alpha such
+  // that alpha / rank is the scale.
+  std::vector<TensorRef> peft;
+  std::set<std::string> modules;
+  for (const LoraPair& pair : model.lora) {
+    std::string module = HfTensorName(pair.target + ".weight");
+    module.resize(module.size() - std::string(".weight").size());
+    modules.insert(module.substr(module.rfind('.') + 1));
+    peft.push_back(pair.a);
+    peft.back().name = "base_model.model." + module + ".lora_A.weight";
+    peft.push_back(pair.b);
+    peft.back().name = "base_model.model." + module + ".lora_B.weight";
+  }
+  const int64_t rank = model.lora.front().a.shape[0];
+  nlohmann::json config = {
+      {"peft_type", "LORA"}, {"task_type", "CAUSAL_LM"},
+      {"r", rank},           {"lora_alpha", model.lora_scale * static_cast<float>(rank)},
+      {"use_rslora", false}, {"fan_in_fan_out", false},
+      {"bias", "none"},      {"target_modules", modules}};
+  ASSERT_TRUE(WriteWholeFile(adapter_dir + "/adapter_config.json", config.dump(2)).ok());
+  status = WriteSafetensors(adapter_dir + "/adapter_model.safetensors", peft);
+  ASSERT_TRUE(status.ok()) << status.error().message();
 }
 
 }  // namespace lorashare::testing

@@ -32,6 +32,12 @@ RandomModel MakeRandomModel(Architecture arch, uint32_t seed, bool llama3_rope_s
 // reference in reference_forward.py.
 void DumpForNumpy(const RandomModel& model, const std::string& dir);
 
+// Writes the model as a Hugging Face directory (config.json,
+// model.safetensors) and its LoRA pairs as a PEFT directory, for
+// `lorashare export`.
+void WriteHfCheckpoint(const RandomModel& model, const std::string& dir,
+                       const std::string& adapter_dir);
+
 std::vector<float> AsFloats(const TensorRef& tensor);
 
 }  // namespace lorashare::testing

@@ -73,7 +73,7 @@ class Model:
                 self.weights[p + name] = load(directory, p + name + ".weight", shape)
             for name, size in [("attention_norm", d), ("ffn_norm", d)]:
                 self.weights[p + name] = load(directory, p + name + ".weight", (size,))
-            if cfg["architecture"] == "qwen3":
+            if cfg["model_type"] == "qwen3":
                 for name in ["attention.q_norm", "attention.k_norm"]:
                     self.weights[p + name] = load(directory, p + name + ".weight", (hd,))
         self.lora = {}
@@ -109,7 +109,7 @@ class Model:
             q = self.linear(p + "attention.wq", h).reshape(n, nq, hd)
             k = self.linear(p + "attention.wk", h).reshape(n, nkv, hd)
             v = self.linear(p + "attention.wv", h).reshape(n, nkv, hd)
-            if cfg["architecture"] == "qwen3":
+            if cfg["model_type"] == "qwen3":
                 q = rms_norm(q, self.weights[p + "attention.q_norm"], eps)
                 k = rms_norm(k, self.weights[p + "attention.k_norm"], eps)
             q = q * cos + rotate_half(q) * sin
