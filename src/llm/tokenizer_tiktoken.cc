@@ -31,11 +31,6 @@ std::vector<std::string> Llama3SpecialTokens() {
   return names;
 }
 
-// ExecuTorch's tiktoken list names id base + 5 `<|step_id|>`; text written
-// for it encodes to the same id.
-constexpr std::string_view kStepIdAlias = "<|step_id|>";
-constexpr int kStepIdIndex = 5;
-
 struct Line {
   std::string_view base64;
   std::string_view rank;
@@ -121,7 +116,6 @@ Result<std::unique_ptr<Tokenizer>> LoadTiktoken(const MappedFile& file) {
     parts.specials.Add(specials[i], base + i);
     token_bytes.push_back(specials[i]);
   }
-  parts.specials.Add(std::string(kStepIdAlias), base + kStepIdIndex);
   parts.token_bytes = std::move(token_bytes);
   parts.bos_id = base;                             // <|begin_of_text|>
   parts.eos_ids = {base + 9, base + 1, base + 8};  // <|eot_id|>, <|end_of_text|>, <|eom_id|>
