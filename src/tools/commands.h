@@ -7,9 +7,13 @@
 
 namespace lorashare::tools {
 
+void RegisterRun(CLI::App& app, int* exit_code);
+void RegisterDemo(CLI::App& app, int* exit_code);
 void RegisterMakeTestModel(CLI::App& app, int* exit_code);
 void RegisterExport(CLI::App& app, int* exit_code);
 void RegisterInspect(CLI::App& app, int* exit_code);
 void RegisterTokenize(CLI::App& app, int* exit_code);
 void RegisterDetokenize(CLI::App& app, int* exit_code);
+
+
 }  // namespace lorashare::tools

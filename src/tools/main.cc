@@ -8,6 +8,8 @@ int main(int argc, char** argv) {
   CLI::App app{"lorashare: many LoRA fine-tunes over one shared foundation model"};
   app.require_subcommand(1);
   int exit_code = 0;
+  lorashare::tools::RegisterRun(app, &exit_code);
+  lorashare::tools::RegisterDemo(app, &exit_code);
   lorashare::tools::RegisterMakeTestModel(app, &exit_code);
   lorashare::tools::RegisterExport(app, &exit_code);
   lorashare::tools::RegisterInspect(app, &exit_code);

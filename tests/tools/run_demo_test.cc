@@ -1,0 +1,233 @@
+// `lorashare run` and `lorashare demo` through the CLI binary: bad input gets
+// a clear message and the documented exit code, never a crash; a good run
+// generates and the demo reports memory as specified.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class RunDemoTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() /
+                        ("lorashare_run_demo_test_" + std::to_string(getpid())));
+    fs::create_directories(*dir_);
+    auto make = [](const std::string& preset, const std::string& seed, const std::string& name) {
+      CommandResult made =
+          Lorashare({"make-test-model", "--preset", preset, "--seed", seed, "--out",
+                     Path(name + "/base"), "--lora-out", Path(name + "/adapter")});
+      ASSERT_EQ(made.exit_code, 0) << made.err;
+    };
+    make("tiny", "1", "a");
+    make("tiny", "2", "b");
+    for (const std::string& name : {"a", "b"}) {
+      CommandResult base = Lorashare({"export", "--quiet", "--checkpoint", Path(name + "/base"),
+                                      "--output", Path(name + "/base.pte"), "--foundation-weights",
+                                      Path(name + "/foundation.ptd")});
+      ASSERT_EQ(base.exit_code, 0) << base.err;
+    }
+    CommandResult lora = Lorashare({"export", "--quiet", "--checkpoint", Path("a/base"),
+                                    "--adapter", Path("a/adapter"), "--output", Path("a/lora.pte"),
+                                    "--foundation-weights", Path("a/foundation.ptd")});
+    ASSERT_EQ(lora.exit_code, 0) << lora.err;
+  }
+
+  static void TearDownTestSuite() {
+    std::error_code error;
+    fs::remove_all(*dir_, error);
+    delete dir_;
+  }
+
+  static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
+
+  static CommandResult Lorashare(const std::vector<std::string>& args) {
+    std::string command = Quote(LORASHARE_BINARY);
+    for (const std::string& arg : args) command += " " + Quote(arg);
+    fs::path out = *dir_ / "stdout.txt", err = *dir_ / "stderr.txt";
+    command += " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+    int status = std::system(command.c_str());
+    CommandResult result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = ReadFile(out);
+    result.err = ReadFile(err);
+    return result;
+  }
+
+  // `run` on model a with the given extra flags replacing defaults.
+  static CommandResult RunA(std::vector<std::string> extra,
+                            const std::string& data = "a/foundation.ptd") {
+    std::vector<std::string> args = {"run",
+                                     "--model",
+                                     Path("a/base.pte"),
+                                     "--data",
+                                     Path(data),
+                                     "--tokenizer",
+                                     Path("a/base/tokenizer.model")};
+    bool has_prompt = false;
+    for (const std::string& arg : extra) has_prompt |= arg == "--prompt";
+    if (!has_prompt) extra.insert(extra.end(), {"--prompt", "Once upon a time"});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Lorashare(args);
+  }
+
+  static std::vector<std::string> DemoArgs() {
+    return {"demo",
+            "--llama_model_path",
+            Path("a/base.pte"),
+            "--lora_model_path",
+            Path("a/lora.pte"),
+            "--foundation_weights_path",
+            Path("a/foundation.ptd"),
+            "--tokenizer_path",
+            Path("a/base/tokenizer.model"),
+            "--seq_len",
+            "32"};
+  }
+
+  static void ExpectError(const CommandResult& result, int exit_code, const std::string& needle) {
+    EXPECT_EQ(result.exit_code, exit_code) << result.err;
+    EXPECT_NE(result.err.find(needle), std::string::npos)
+        << "stderr lacks '" << needle << "': " << result.err;
+  }
+
+  static fs::path* dir_;
+};
+
+fs::path* RunDemoTest::dir_ = nullptr;
+
+TEST_F(RunDemoTest, RunGeneratesAndReportsStats) {
+  CommandResult result = RunA({"--max-new-tokens", "8"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_FALSE(result.out.empty());
+  EXPECT_NE(result.err.find("generated tokens: "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("Time to first token"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("Decode"), std::string::npos) << result.err;
+}
+
+TEST_F(RunDemoTest, SamplingWithASeedRepeats) {
+  std::vector<std::string> flags = {"--max-new-tokens", "12", "--temperature", "1.5", "--quiet"};
+  auto with_seed = [&](const std::string& seed) {
+    std::vector<std::string> args = flags;
+    args.insert(args.end(), {"--seed", seed});
+    CommandResult result = RunA(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(result.err.empty()) << result.err;
+    return result.out;
+  };
+  EXPECT_EQ(with_seed("5"), with_seed("5"));
+}
+
+TEST_F(RunDemoTest, UnknownFlagIsAUsageError) {
+  ExpectError(RunA({"--bogus-flag", "1"}), 2, "--bogus-flag");
+  std::vector<std::string> demo = DemoArgs();
+  demo.push_back("--no_such_flag");
+  ExpectError(Lorashare(demo), 2, "--no_such_flag");
+}
+
+TEST_F(RunDemoTest, MissingDataFileIsNamed) {
+  ExpectError(RunA({}, "a/missing.ptd"), 1, "missing.ptd");
+}
+
+TEST_F(RunDemoTest, WrongDataFileIsNamed) {
+  // A program file given as a data file.
+  ExpectError(RunA({}, "a/lora.pte"), 1, "lora.pte");
+}
+
+TEST_F(RunDemoTest, DataFileOfAnotherModelIsRefused) {
+  CommandResult result = RunA({}, "b/foundation.ptd");
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_NE(result.err.find("foundation.ptd"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("lorashare: error: "), std::string::npos) << result.err;
+}
+
+TEST_F(RunDemoTest, PromptLongerThanContext) {
+  std::string prompt;
+  for (int i = 0; i < 40; ++i) prompt += "word ";
+  ExpectError(RunA({"--seq-len", "16", "--prompt", prompt}), 1, "does not fit");
+}
+
+TEST_F(RunDemoTest, EmptyPrompt) { ExpectError(RunA({"--prompt", ""}), 2, "prompt is empty"); }
+
+TEST_F(RunDemoTest, BadSamplingValues) {
+  ExpectError(RunA({"--temperature", "-1"}), 2, "temperature");
+  ExpectError(RunA({"--top-p", "0"}), 2, "top_p");
+}
+
+TEST_F(RunDemoTest, DemoNeedsFoundationWeights) {
+  ExpectError(Lorashare({"demo", "--llama_model_path", Path("a/base.pte"), "--lora_model_path",
+                         Path("a/lora.pte"), "--tokenizer_path", Path("a/base/tokenizer.model")}),
+              2, "--foundation_weights_path");
+}
+
+TEST_F(RunDemoTest, DemoMissingLoraProgramIsNamedAfterTheFirstModelRan) {
+  std::vector<std::string> args = DemoArgs();
+  args[4] = Path("a/no_lora.pte");
+  CommandResult result = Lorashare(args);
+  ExpectError(result, 1, "no_lora.pte");
+  EXPECT_NE(result.out.find("RSS after finishing text generation"), std::string::npos);
+}
+
+double MiBAfter(const std::string& text, const std::string& label) {
+  std::smatch match;
+  std::regex pattern(label + R"(: (-?[0-9]+\.[0-9]+) MiB)");
+  if (!std::regex_search(text, match, pattern)) return -1;
+  return std::stod(match[1]);
+}
+
+TEST_F(RunDemoTest, DemoPrintsRssPerModelAndSummary) {
+  CommandResult result = Lorashare(DemoArgs());
+  ASSERT_EQ(result.exit_code, 0) << result.err << result.out;
+  const std::string& out = result.out;
+  for (const char* line : {"RSS after loading model: ", "RSS after prompt prefill: ",
+                           "RSS after finishing text generation: "}) {
+    size_t first = out.find(line);
+    ASSERT_NE(first, std::string::npos) << line << " missing:\n" << out;
+    EXPECT_NE(out.find(line, first + 1), std::string::npos) << line << " once only:\n" << out;
+  }
+  std::regex rss_line(
+      R"(RSS after loading model: [0-9]+\.[0-9]{6} MiB \(peak [0-9]+\.[0-9]{6} MiB\))");
+  EXPECT_TRUE(std::regex_search(out, rss_line)) << out;
+  // The LoRA model's increase stays within its adapter, KV cache and 16 MiB.
+  double increase = MiBAfter(out, "second model RSS increase after loading");
+  double owned = MiBAfter(out, "adapter \\+ KV cache");
+  ASSERT_GE(owned, 0) << out;
+  EXPECT_GT(MiBAfter(out, "second model adapter bytes"), 0) << out;
+  ASSERT_GT(increase, -1000) << out;
+  EXPECT_LE(increase, owned + 16.0) << out;
+  // The shared foundation is the file both models use.
+  double foundation = MiBAfter(out, "shared foundation data");
+  EXPECT_NEAR(foundation,
+              static_cast<double>(fs::file_size(Path("a/foundation.ptd"))) / (1024.0 * 1024.0),
+              1e-5);
+}
+
+}  // namespace
