@@ -1,0 +1,48 @@
+// Executor: runs a loaded model's bound instructions for one batch of tokens
+// over a session's buffers. Prefill passes every prompt token at once (the
+// matmuls become GEMMs); decode passes one token (GEMVs). The model's plan has
+// checked every instruction, so nothing here can fail.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "runtime/loaded_model.h"
+
+namespace lorashare {
+
+// What a session owns: scratch slots (sized by the plan for the largest batch
+// so far), one KV cache per ATTENTION instruction, and LoRA scratch.
+struct SessionBuffers {
+  std::vector<std::vector<float>> slots;
+  std::vector<std::unique_ptr<float[]>> k_cache, v_cache;  // [capacity, kv_width] each
+  std::vector<float> lora_scratch;
+  int64_t rows = 0;  // batch size the slots hold
+};
+
+class Executor {
+ public:
+  Executor(const LoadedModel& model, SessionBuffers& buffers)
+      : model_(model), plan_(model.plan()), buffers_(buffers) {}
+
+  // Runs `tokens` (valid ids, fitting the cache) at positions starting at
+  // `position`; returns the output value's last row.
+  std::span<const float> Run(std::span<const int32_t> tokens, int32_t position);
+
+ private:
+  float* Value(int32_t value) { return buffers_.slots[plan_.values[value].slot].data(); }
+  int64_t Rows(int32_t value) const { return plan_.values[value].one_row ? 1 : n_; }
+  int64_t Width(int32_t value) const { return plan_.values[value].width; }
+  void RunStep(const LoadedModel::Step& step, std::span<const int32_t> tokens);
+  void RunAttention(const InstructionSpec& ins, int32_t cache);
+
+  const LoadedModel& model_;
+  const ExecutionPlan& plan_;
+  SessionBuffers& buffers_;
+  int64_t n_ = 0;
+  int64_t position_ = 0;
+};
+
+}  // namespace lorashare
