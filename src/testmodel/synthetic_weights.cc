@@ -17,6 +17,11 @@ namespace {
 constexpr float kLogitSpread = 8.0f;
 // Root-mean-square of a projection's output for a unit-RMS input.
 constexpr float kProjectionGain = 0.5f;
+// Root-mean-square of a token embedding. Small against the layers' outputs,
+// so that with tied embeddings the last hidden state is not dominated by the
+// input token's own embedding (which would make every model repeat its input);
+// the final norm's weights restore the logit spread.
+constexpr float kEmbeddingRms = 0.05f;
 // The adapter's contribution relative to the base projection's output.
 constexpr float kAdapterShare = 0.3f;
 
@@ -84,14 +89,19 @@ bool AdapterTargets(const AdapterPreset& adapter, Projection projection) {
 
 bool IsNormWeight(std::string_view name) { return name.find("norm") != std::string_view::npos; }
 
-// Standard deviation of a tensor's values: norms near 1, embeddings scaled
-// for the logit spread, projections for a fixed gain.
-float StdDevFor(const ExpectedTensor& t, const ModelConfig& config) {
-  if (IsNormWeight(t.name)) return 0.05f;
-  if (t.name == "tok_embeddings.weight" || t.name == "output.weight") {
-    return kLogitSpread / std::sqrt(static_cast<float>(config.dim));
+// Mean and standard deviation of a tensor's values: norms near 1 (the final
+// norm scaled for the logit spread), embeddings small, projections with a
+// fixed gain.
+std::pair<float, float> MomentsFor(const ExpectedTensor& t, const ModelConfig& config) {
+  const float sqrt_dim = std::sqrt(static_cast<float>(config.dim));
+  if (t.name == "norm.weight") {
+    const float gain = config.tied_embeddings ? kLogitSpread / (kEmbeddingRms * sqrt_dim) : 1.0f;
+    return {gain, 0.05f * gain};
   }
-  return kProjectionGain / std::sqrt(static_cast<float>(t.shape.back()));
+  if (IsNormWeight(t.name)) return {1.0f, 0.05f};
+  if (t.name == "tok_embeddings.weight") return {0.0f, kEmbeddingRms};
+  if (t.name == "output.weight") return {0.0f, kLogitSpread / sqrt_dim};
+  return {0.0f, kProjectionGain / std::sqrt(static_cast<float>(t.shape.back()))};
 }
 
 }  // namespace
@@ -101,9 +111,8 @@ std::vector<TensorRef> GenerateBaseWeights(const ModelConfig& config, uint64_t s
   for (const auto& t : ExpectedTensors(config)) {
     size_t count = 1;
     for (int64_t d : t.shape) count *= static_cast<size_t>(d);
-    float mean = IsNormWeight(t.name) ? 1.0f : 0.0f;
-    tensors.push_back(
-        MakeTensor(t.name, t.shape, Draw(seed, t.name, count, mean, StdDevFor(t, config)), dtype));
+    const auto [mean, stddev] = MomentsFor(t, config);
+    tensors.push_back(MakeTensor(t.name, t.shape, Draw(seed, t.name, count, mean, stddev), dtype));
   }
   return tensors;
 }
