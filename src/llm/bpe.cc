@@ -1,7 +1,6 @@
 #include "llm/bpe.h"
 
 #include <algorithm>
-#include <queue>
 
 #include "llm/utf8.h"
 
@@ -127,20 +126,21 @@ void BpeModel::Encode(std::string_view piece, std::vector<int32_t>& out) const {
       return rank != o.rank ? rank > o.rank : left > o.left;
     }
   };
-  thread_local std::vector<Candidate> storage;
-  storage.clear();
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> heap(std::greater<>(),
-                                                                              std::move(storage));
+  // A binary heap kept in a reused buffer (std::priority_queue cannot reuse one).
+  thread_local std::vector<Candidate> heap;
+  heap.clear();
   auto consider = [&](int left) {
     if (left < 0 || next[left] < 0) return;
     if (const Merge* merge = FindMerge(ids[left], ids[next[left]])) {
-      heap.push({merge->rank, left, ids[left], ids[next[left]]});
+      heap.push_back({merge->rank, left, ids[left], ids[next[left]]});
+      std::push_heap(heap.begin(), heap.end(), std::greater<>());
     }
   };
   for (int i = 0; i + 1 < n; ++i) consider(i);
   while (!heap.empty()) {
-    Candidate top = heap.top();
-    heap.pop();
+    std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+    Candidate top = heap.back();
+    heap.pop_back();
     int right = next[top.left];
     if (ids[top.left] != top.left_id || right < 0 || ids[right] != top.right_id) continue;
     ids[top.left] = FindMerge(top.left_id, top.right_id)->merged;

@@ -1,5 +1,6 @@
 #include "llm/bpe_tokenizer.h"
 
+#include "llm/token_text.h"
 #include "llm/unicode_normalize.h"
 #include "llm/utf8.h"
 

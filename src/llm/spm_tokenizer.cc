@@ -2,15 +2,10 @@
 
 #include <queue>
 
+#include "llm/token_text.h"
 #include "llm/utf8.h"
 
 namespace lorashare {
-namespace {
-
-constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581
-
-}  // namespace
-
 std::optional<int32_t> SpmTokenizer::FindPiece(std::string_view text) const {
   auto it = parts_.pieces.find(std::string(text));
   if (it == parts_.pieces.end()) return std::nullopt;
@@ -96,10 +91,10 @@ Result<std::vector<int32_t>> SpmTokenizer::Encode(std::string_view text,
       continue;
     }
     std::string escaped;
-    if (parts_.add_space_prefix && after_special) escaped += kSpaceMarker;
+    if (parts_.add_space_prefix && after_special) escaped += kSpacePiece;
     for (char c : segment.text) {
       if (c == ' ') {
-        escaped += kSpaceMarker;
+        escaped += kSpacePiece;
       } else {
         escaped += c;
       }

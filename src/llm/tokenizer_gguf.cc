@@ -1,13 +1,13 @@
 // Vocabularies embedded in GGUF metadata (tokenizer.ggml.*), read the way
 // llama.cpp reads them (src/llama-vocab.cpp).
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 
 #include "import/gguf.h"
 #include "llm/bpe_tokenizer.h"
 #include "llm/byte_level.h"
 #include "llm/spm_tokenizer.h"
+#include "llm/token_text.h"
 #include "llm/tokenizer_formats.h"
 
 namespace lorashare {
@@ -108,8 +108,8 @@ Result<std::unique_ptr<Tokenizer>> LoadGpt2(const GgufFile& gguf) {
                      "{}: tokenizer.ggml.pre '{}' (this build knows llama-bpe, qwen2, gpt-2)", path,
                      pre);
   }
-  BpeModel model(BpeModel::Symbols::kBytes, ignore_merges);
-  BpeTokenizer::Parts parts(BpeModel(BpeModel::Symbols::kBytes, ignore_merges));  // model below
+  BpeTokenizer::Parts parts(BpeModel(BpeModel::Symbols::kBytes, ignore_merges));
+  BpeModel& model = parts.model;
   std::vector<std::optional<std::string>> token_bytes(vocab.tokens.size());
   for (size_t id = 0; id < vocab.tokens.size(); ++id) {
     std::string_view text = vocab.tokens[id];
@@ -140,7 +140,6 @@ Result<std::unique_ptr<Tokenizer>> LoadGpt2(const GgufFile& gguf) {
     LS_RETURN_IF_ERROR(model.AddMerge(*left, *right, where));
   }
   LS_RETURN_IF_ERROR(model.Finish(path));
-  parts.model = std::move(model);
   LS_ASSIGN_OR_RETURN(auto splitter, RegexSplitter::Create(pattern, path));
   parts.splitters.push_back(std::move(splitter));
   parts.token_bytes = std::move(token_bytes);
@@ -148,21 +147,6 @@ Result<std::unique_ptr<Tokenizer>> LoadGpt2(const GgufFile& gguf) {
   parts.eos_ids = vocab.eos_ids;
   parts.specials.AddEndOfTurnIds(parts.eos_ids);
   return std::unique_ptr<Tokenizer>(new BpeTokenizer(std::move(parts)));
-}
-
-// "<0x0A>" -> 0x0A.
-std::optional<uint8_t> ParseByteToken(std::string_view text) {
-  if (text.size() != 6 || !text.starts_with("<0x") || text[5] != '>') return std::nullopt;
-  unsigned value = 0;
-  for (char c : text.substr(3, 2)) {
-    int digit = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                : (c >= 'A' && c <= 'F')                    ? c - 'A' + 10
-                : (c >= 'a' && c <= 'f')                    ? c - 'a' + 10
-                                                            : -1;
-    if (digit < 0) return std::nullopt;
-    value = value * 16 + digit;
-  }
-  return static_cast<uint8_t>(value);
 }
 
 Result<std::unique_ptr<Tokenizer>> LoadLlamaSpm(const GgufFile& gguf) {
@@ -184,7 +168,7 @@ Result<std::unique_ptr<Tokenizer>> LoadLlamaSpm(const GgufFile& gguf) {
     int64_t type = vocab.types[id];
     parts.scores.push_back(static_cast<float>(scores[id]));
     if (type == kByte) {
-      auto byte = ParseByteToken(text);
+      auto byte = ParseBytePiece(text);
       if (!byte) {
         return MakeError(ErrorCode::kCorrupt, "{}: byte token {} is '{}', not <0xXX>", path, id,
                          text);
@@ -196,15 +180,7 @@ Result<std::unique_ptr<Tokenizer>> LoadLlamaSpm(const GgufFile& gguf) {
     if (IsSpecial(type)) parts.specials.Add(text, id, /*always=*/type == kUserDefined);
     if (type == kNormal || type == kUserDefined) parts.pieces.emplace(text, id);
     // Normal pieces write spaces as U+2581.
-    std::string bytes;
-    for (size_t pos = 0; pos < text.size(); ++pos) {
-      if (type == kNormal && text.compare(pos, 3, "\xE2\x96\x81") == 0) {
-        bytes += ' ';
-        pos += 2;
-      } else {
-        bytes += text[pos];
-      }
-    }
+    std::string bytes = type == kNormal ? ReplaceAll(text, kSpacePiece, " ") : text;
     parts.token_bytes.push_back(std::move(bytes));
   }
   parts.bos_id = vocab.bos_id;

@@ -5,14 +5,13 @@
 
 #include "llm/bpe_tokenizer.h"
 #include "llm/byte_level.h"
+#include "llm/token_text.h"
 #include "llm/tokenizer_formats.h"
 
 namespace lorashare {
 namespace {
 
 using nlohmann::json;
-
-constexpr std::string_view kDefaultMetaspace = "\xE2\x96\x81";  // U+2581
 
 // What the loader collects from the JSON before building the tokenizer.
 struct HfPipeline {
@@ -94,7 +93,7 @@ Status AddSplitter(HfPipeline& p, std::string_view pattern,
 }
 
 Status AddMetaspace(HfPipeline& p, const json& node) {
-  std::string replacement = node.value("replacement", std::string(kDefaultMetaspace));
+  std::string replacement = node.value("replacement", std::string(kSpacePiece));
   std::string scheme = node.value("prepend_scheme", std::string());
   if (scheme.empty()) scheme = node.value("add_prefix_space", true) ? "always" : "never";
   p.rewrites.push_back({TextRewrite::Kind::kReplace, " ", replacement});
@@ -172,7 +171,7 @@ Status AddDecoder(HfPipeline& p, const json& node) {
              node.value("stop", 0) == 0) {
     p.strip_leading_spaces += node.value("start", 0);
   } else if (type == "Metaspace") {
-    std::string replacement = node.value("replacement", std::string(kDefaultMetaspace));
+    std::string replacement = node.value("replacement", std::string(kSpacePiece));
     p.decode_replacements.emplace_back(replacement, " ");
     std::string scheme = node.value("prepend_scheme", std::string());
     if (scheme.empty()) scheme = node.value("add_prefix_space", true) ? "always" : "never";
@@ -183,25 +182,12 @@ Status AddDecoder(HfPipeline& p, const json& node) {
   return OkStatus();
 }
 
-// "<0x0A>" -> "\n" for ByteFallback decoding.
-std::optional<char> ByteFallbackToken(std::string_view text) {
-  if (text.size() != 6 || !text.starts_with("<0x") || text[5] != '>') return std::nullopt;
-  unsigned value = 0;
-  for (char c : text.substr(3, 2)) {
-    int digit = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
-    if (digit < 0) return std::nullopt;
-    value = value * 16 + digit;
-  }
-  return static_cast<char>(value);
-}
-
 std::string DecodeOrdinary(const HfPipeline& p, std::string text) {
   if (p.byte_fallback_decode) {
-    if (auto byte = ByteFallbackToken(text)) return std::string(1, *byte);
+    if (auto byte = ParseBytePiece(text)) return std::string(1, static_cast<char>(*byte));
   }
   for (const auto& [from, to] : p.decode_replacements) {
-    TextRewrite rewrite{TextRewrite::Kind::kReplace, from, to};
-    (void)rewrite.Apply(text, false);  // plain replacement cannot fail
+    if (!from.empty()) text = ReplaceAll(text, from, to);
   }
   return text;
 }

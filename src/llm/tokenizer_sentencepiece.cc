@@ -2,16 +2,13 @@
 // libsentencepiece itself so that ids match the trained tokenizer exactly.
 #include <sentencepiece_processor.h>
 
-#include <cctype>
-
 #include "llm/special_tokens.h"
+#include "llm/token_text.h"
 #include "llm/tokenizer_formats.h"
 #include "llm/utf8.h"
 
 namespace lorashare {
 namespace {
-
-constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581
 
 class SentencePieceTokenizer : public Tokenizer {
  public:
@@ -80,21 +77,9 @@ class SentencePieceTokenizer : public Tokenizer {
 
  private:
   std::string PieceBytes(int id, const std::string& piece) const {
-    if (processor_->IsByte(id)) {
-      // Byte pieces are written <0xXX>.
-      return std::string(1, static_cast<char>(std::stoi(piece.substr(3, 2), nullptr, 16)));
-    }
+    if (processor_->IsByte(id)) return std::string(1, static_cast<char>(*ParseBytePiece(piece)));
     if (processor_->IsControl(id)) return piece;
-    std::string bytes;
-    for (size_t pos = 0; pos < piece.size();) {
-      if (piece.compare(pos, kSpaceMarker.size(), kSpaceMarker) == 0) {
-        bytes += ' ';
-        pos += kSpaceMarker.size();
-      } else {
-        bytes += piece[pos++];
-      }
-    }
-    return bytes;
+    return ReplaceAll(piece, kSpacePiece, " ");
   }
 
   std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
@@ -117,10 +102,8 @@ Result<std::unique_ptr<Tokenizer>> LoadSentencePiece(const MappedFile& file) {
   for (int id = 0; id < processor->GetPieceSize(); ++id) {
     if (processor->IsByte(id)) {
       std::string piece = processor->IdToPiece(id);
-      bool hex = piece.size() == 6 && piece.starts_with("<0x") && piece[5] == '>' &&
-                 std::isxdigit(static_cast<unsigned char>(piece[3])) &&
-                 std::isxdigit(static_cast<unsigned char>(piece[4]));
-      if (!hex) {
+      // The constructor relies on this.
+      if (!ParseBytePiece(piece)) {
         return MakeError(ErrorCode::kCorrupt, "{}: byte piece {} is '{}', not <0xXX>", file.path(),
                          id, piece);
       }
