@@ -88,6 +88,7 @@ struct ModelRun {
   LoadedModel loaded;
   MemoryStats before_load;
   MemoryStats after_load;
+  MemoryStats after_generation;
 };
 
 // Loads a model (the earlier ones stay loaded) and generates with it.
@@ -108,7 +109,11 @@ Result<ModelRun> LoadAndGenerate(const std::string& program, const std::vector<s
     printer.EndLine();
     auto stats = PrintRss(phase == GenerationPhase::kPrefilled ? "prompt prefill"
                                                                : "finishing text generation");
-    if (!stats.ok()) rss_status = stats.error();
+    if (!stats.ok()) {
+      rss_status = stats.error();
+    } else if (phase == GenerationPhase::kFinished) {
+      run.after_generation = *stats;
+    }
   };
   LS_ASSIGN_OR_RETURN(GenerationStats stats,
                       Generate(*run.loaded.session, tokenizer, facts, prompt, flags.generation,
@@ -129,11 +134,16 @@ void PrintSummary(const ModelRun& first, const ModelRun& second, const DemoFlags
   uint64_t first_kv = first.loaded.model->KvCacheBytes(first.loaded.session->capacity());
   int64_t increase = static_cast<int64_t>(second.after_load.rss_bytes) -
                      static_cast<int64_t>(second.before_load.rss_bytes);
+  // Pages of a mapped adapter become resident when first used, in prefill.
+  int64_t generation_increase = static_cast<int64_t>(second.after_generation.rss_bytes) -
+                                static_cast<int64_t>(second.before_load.rss_bytes);
   uint64_t foundation = SharedDataBytes(FirstData(flags), SecondData(flags));
   fmt::print("Summary (weight sharing {}):\n", flags.no_weight_sharing ? "off" : "on");
   fmt::print("  second model: {}\n", second.loaded.program_path);
   fmt::print("  second model RSS increase after loading: {:.6f} MiB\n",
              increase / (1024.0 * 1024.0));
+  fmt::print("  second model RSS increase by the end of its generation: {:.6f} MiB\n",
+             generation_increase / (1024.0 * 1024.0));
   fmt::print("  second model adapter bytes: {} MiB\n", FormatMiB(adapter));
   fmt::print("  second model KV cache bytes: {} MiB ({} tokens)\n", FormatMiB(kv), tokens);
   fmt::print("  adapter + KV cache: {} MiB\n", FormatMiB(adapter + kv));

@@ -223,6 +223,10 @@ TEST_F(RunDemoTest, DemoPrintsRssPerModelAndSummary) {
   EXPECT_GT(MiBAfter(out, "second model adapter bytes"), 0) << out;
   ASSERT_GT(increase, -1000) << out;
   EXPECT_LE(increase, owned + 16.0) << out;
+  double through_generation =
+      MiBAfter(out, "second model RSS increase by the end of its generation");
+  EXPECT_GE(through_generation, 0) << out;
+  EXPECT_LE(through_generation, owned + 16.0) << out;
   // The shared foundation is the file both models use.
   double foundation = MiBAfter(out, "shared foundation data");
   EXPECT_NEAR(foundation,
