@@ -6,6 +6,7 @@
 #   scripts/demo.sh                         # stories15m shape: well under 2 minutes
 #   scripts/demo.sh --preset llama-3.2-1b   # Llama 3.2 1B shape (f32: ~5 GB per file)
 #   scripts/demo.sh --no-weight-sharing     # extra flags go to `lorashare demo`
+# LORASHARE_BUILD_DIR picks the build directory (default: build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,8 +21,9 @@ while [ $# -gt 0 ]; do
 done
 
 scripts/setup.sh
-scripts/build.sh build >/dev/null
-bin=build/lorashare
+build_dir=${LORASHARE_BUILD_DIR:-build}
+scripts/build.sh "$build_dir" >/dev/null
+bin=$build_dir/lorashare
 models=models/$preset
 exports=exports/$preset
 mkdir -p "$models" "$exports"
