@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -199,7 +200,8 @@ TEST_F(RunDemoTest, DemoMissingLoraProgramIsNamedAfterTheFirstModelRan) {
 double MiBAfter(const std::string& text, const std::string& label) {
   std::smatch match;
   std::regex pattern(label + R"(: (-?[0-9]+\.[0-9]+) MiB)");
-  if (!std::regex_search(text, match, pattern)) return -1;
+  // NaN when missing: every comparison with it fails.
+  if (!std::regex_search(text, match, pattern)) return std::nan("");
   return std::stod(match[1]);
 }
 
@@ -232,6 +234,55 @@ TEST_F(RunDemoTest, DemoPrintsRssPerModelAndSummary) {
   EXPECT_NEAR(foundation,
               static_cast<double>(fs::file_size(Path("a/foundation.ptd"))) / (1024.0 * 1024.0),
               1e-5);
+}
+
+// On a model whose foundation (58 MiB) dwarfs the 16 MiB allowance, the
+// demo's own numbers show sharing: with it the LoRA model costs its adapter
+// and KV cache; without it, a second foundation.
+TEST_F(RunDemoTest, SharingKeepsTheSecondModelSmall) {
+  CommandResult made = Lorashare({"make-test-model", "--preset", "stories15m", "--out",
+                                  Path("s/base"), "--lora-out", Path("s/adapter")});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  for (auto [adapter, output] : {std::pair<std::string, std::string>{"", "s/base.pte"},
+                                 std::pair<std::string, std::string>{"s/adapter", "s/lora.pte"}}) {
+    std::vector<std::string> args = {
+        "export",   "--quiet",    "--checkpoint",         Path("s/base"),
+        "--output", Path(output), "--foundation-weights", Path("s/foundation.ptd")};
+    if (!adapter.empty()) args.insert(args.end(), {"--adapter", Path(adapter)});
+    CommandResult exported = Lorashare(args);
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  }
+  double foundation_mib =
+      static_cast<double>(fs::file_size(Path("s/foundation.ptd"))) / (1024.0 * 1024.0);
+  ASSERT_GT(foundation_mib, 50);
+  auto demo = [&](bool share) {
+    std::vector<std::string> args = {"demo",
+                                     "--llama_model_path",
+                                     Path("s/base.pte"),
+                                     "--lora_model_path",
+                                     Path("s/lora.pte"),
+                                     "--foundation_weights_path",
+                                     Path("s/foundation.ptd"),
+                                     "--tokenizer_path",
+                                     Path("s/base/tokenizer.model"),
+                                     "--seq_len",
+                                     "24"};
+    if (!share) args.push_back("--no-weight-sharing");
+    CommandResult result = Lorashare(args);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return result.out;
+  };
+  std::string shared = demo(true);
+  double owned = MiBAfter(shared, "adapter \\+ KV cache");
+  ASSERT_GT(owned, 0) << shared;
+  EXPECT_LE(MiBAfter(shared, "second model RSS increase after loading"), owned + 16.0) << shared;
+  EXPECT_LE(MiBAfter(shared, "peak RSS of the demo"),
+            MiBAfter(shared, "foundation \\+ adapters \\+ both KV caches") + 150.0)
+      << shared;
+  std::string private_copies = demo(false);
+  EXPECT_GE(MiBAfter(private_copies, "second model RSS increase after loading"),
+            0.9 * foundation_mib)
+      << private_copies;
 }
 
 }  // namespace
