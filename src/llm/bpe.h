@@ -68,8 +68,8 @@ class BpeModel {
   int32_t max_id_ = -1;
   std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> ids_;
   std::unordered_map<uint64_t, Merge> merges_;
-  int32_t byte_ids_[256];           // kBytes: the token of each single byte
-  int32_t byte_fallback_ids_[256];  // kChars: the <0xXX> tokens, -1 where absent
+  int32_t byte_ids_[256] = {};           // kBytes: the token of each single byte
+  int32_t byte_fallback_ids_[256] = {};  // kChars: the <0xXX> tokens, -1 where absent
 };
 
 }  // namespace lorashare
