@@ -46,7 +46,11 @@ Result<std::unique_ptr<Checkpoint>> Checkpoint::Open(const std::string& dir) {
   if (std::filesystem::exists(std::filesystem::path(dir) / "config.json", ec)) {
     return OpenHfCheckpoint(dir);
   }
-  return MakeError(ErrorCode::kNotFound, "{}: no config.json (Hugging Face) found", dir);
+  if (std::filesystem::exists(std::filesystem::path(dir) / "params.json", ec)) {
+    return OpenMetaCheckpoint(dir);
+  }
+  return MakeError(ErrorCode::kNotFound,
+                   "{}: neither config.json (Hugging Face) nor params.json (Meta) found", dir);
 }
 
 Result<std::unique_ptr<Checkpoint>> CheckpointBuilder::Build(const std::string& dir,

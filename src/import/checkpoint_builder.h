@@ -30,7 +30,8 @@ class CheckpointBuilder {
                                                    std::vector<ImportedTensor> tensors);
 };
 
-// Opens a Hugging Face directory (hf_checkpoint.cc).
+// Opens the two directory layouts (hf_checkpoint.cc, meta_checkpoint.cc).
 Result<std::unique_ptr<Checkpoint>> OpenHfCheckpoint(const std::string& dir);
+Result<std::unique_ptr<Checkpoint>> OpenMetaCheckpoint(const std::string& dir);
 
 }  // namespace lorashare

@@ -45,15 +45,23 @@ class LoraAdapter {
 
   // Checks every pair against the base: the target exists and A/B shapes match
   // the projection's (in, out) and the rank. Errors name the tensor.
-  Status CheckAgainst(const ModelConfig& base, const std::string& base_source) const;
+  // torchtune/Meta adapters store q/k B rows in Meta's interleaved RoPE order;
+  // putting them into Hugging Face order needs the base's head_dim, so that
+  // happens here: call this before using pairs().
+  Status CheckAgainst(const ModelConfig& base, const std::string& base_source);
+
+  // The file the A/B matrices came from.
+  const std::string& weights_path() const { return weights_path_; }
 
  private:
   friend class LoraAdapterBuilder;
   LoraAdapter() = default;
 
   std::string path_;
+  std::string weights_path_;
   LoraConfig config_;
   std::vector<LoraPair> pairs_;
+  bool rope_rows_interleaved_ = false;  // q/k B rows still in Meta order
 };
 
 }  // namespace lorashare
