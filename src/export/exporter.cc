@@ -128,9 +128,11 @@ Result<ExportReport> ExportProgram(const ExportOptions& options) {
   spec.producer = kProducer;
   spec.model = checkpoint->config();
   spec.tokenizer = checkpoint->tokenizer_facts();
-  if (options.tokenizer_eos_ids && !checkpoint->tokenizer_path().empty()) {
-    LS_ASSIGN_OR_RETURN(auto eos_ids, options.tokenizer_eos_ids(checkpoint->tokenizer_path()));
-    spec.tokenizer.eos_ids = MergeEosIds(spec.tokenizer.eos_ids, eos_ids);
+  if (options.tokenizer_facts && !checkpoint->tokenizer_path().empty()) {
+    LS_ASSIGN_OR_RETURN(TokenizerFacts facts,
+                        options.tokenizer_facts(checkpoint->tokenizer_path()));
+    spec.tokenizer.eos_ids = MergeEosIds(spec.tokenizer.eos_ids, facts.eos_ids);
+    if (spec.tokenizer.bos_id < 0) spec.tokenizer.bos_id = facts.bos_id;
   }
 
   // Foundation: one shared data file, content-keyed.

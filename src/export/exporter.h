@@ -15,6 +15,7 @@
 
 #include "base/result.h"
 #include "format/dtype.h"
+#include "format/model_config.h"
 
 namespace lorashare {
 
@@ -25,10 +26,11 @@ struct ExportOptions {
   std::string foundation_weights;  // the .ptd to write
   std::string adapter_weights;     // empty: adapter tensors inline in the .pte
   DType dtype = DType::kF32;       // for weight matrices; norms stay f32
-  // Reads the stop tokens a tokenizer file defines beyond the checkpoint's
-  // eos ids (e.g. Llama 3's <|eot_id|>), to record them in the program.
-  // Called with the checkpoint's tokenizer file when it has one.
-  std::function<Result<std::vector<int32_t>>(const std::string& tokenizer_path)> tokenizer_eos_ids;
+  // Reads the bos/eos ids a tokenizer file defines (e.g. Llama 3's
+  // <|eot_id|> as a stop token), called with the checkpoint's tokenizer file
+  // when it has one. Its eos ids are added to the checkpoint's; its bos id is
+  // used when the checkpoint names none (Meta params.json does not).
+  std::function<Result<TokenizerFacts>(const std::string& tokenizer_path)> tokenizer_facts;
   bool show_progress = true;
 };
 

@@ -293,7 +293,7 @@ Status LoraAdapter::CheckAgainst(const ModelConfig& base, const std::string& bas
   if (rope_rows_interleaved_) {
     for (LoraPair& pair : pairs_) {
       if (pair.target.ends_with(".attention.wq") || pair.target.ends_with(".attention.wk")) {
-        LS_ASSIGN_OR_RETURN(pair.b, PermuteMetaRopeRows(pair.b, base.head_dim));
+        LS_ASSIGN_OR_RETURN(pair.b, ReorderRopeRows(pair.b, base.head_dim, RopeRowOrder::kHalves));
       }
     }
     rope_rows_interleaved_ = false;

@@ -68,9 +68,12 @@ Result<ModelConfig> ParseParams(const JsonObject& params, const TorchArchive& we
   config.rope_theta = static_cast<float>(theta);
   LS_ASSIGN_OR_RETURN(bool scaled, params.BoolOr("use_scaled_rope", false));
   if (scaled) {
-    // Llama 3.1's fixed scaling (apply_scaling in Meta's reference code).
+    // Llama 3.1's scaling (apply_scaling in Meta's reference code). The factor
+    // is 8 unless given as "rope_scale_factor" (ExecuTorch's ModelArgs field;
+    // Llama 3.2 uses 32).
+    LS_ASSIGN_OR_RETURN(double factor, params.NumberOr("rope_scale_factor", 8.0));
     config.rope_scaling = {.enabled = true,
-                           .factor = 8.0f,
+                           .factor = static_cast<float>(factor),
                            .low_freq_factor = 1.0f,
                            .high_freq_factor = 4.0f,
                            .original_max_position = 8192};
@@ -111,7 +114,7 @@ Result<std::unique_ptr<Checkpoint>> OpenMetaCheckpoint(const std::string& dir_na
     const bool q = tensor.name.ends_with(".attention.wq.weight");
     const bool k = tensor.name.ends_with(".attention.wk.weight");
     if ((q || k) && tensor.shape.size() == 2) {
-      auto permuted = PermuteMetaRopeRows(tensor, config.head_dim);
+      auto permuted = ReorderRopeRows(tensor, config.head_dim, RopeRowOrder::kHalves);
       if (!permuted.ok()) return permuted.error().WithContext(imported.origin);
       imported.tensor = std::move(permuted).value();
     }

@@ -33,7 +33,7 @@ Status CheckMatrix(const TensorRef& tensor) {
 
 }  // namespace
 
-Result<TensorRef> PermuteMetaRopeRows(const TensorRef& tensor, int32_t head_dim) {
+Result<TensorRef> ReorderRopeRows(const TensorRef& tensor, int32_t head_dim, RopeRowOrder to) {
   LS_RETURN_IF_ERROR(CheckMatrix(tensor));
   const int64_t rows = tensor.shape[0];
   if (head_dim <= 0 || head_dim % 2 != 0 || rows % head_dim != 0) {
@@ -47,9 +47,12 @@ Result<TensorRef> PermuteMetaRopeRows(const TensorRef& tensor, int32_t head_dim)
   for (int64_t head = 0; head < rows / head_dim; ++head) {
     for (int64_t j = 0; j < 2; ++j) {
       for (int64_t i = 0; i < half; ++i) {
-        const int64_t to = head * head_dim + j * half + i;
-        const int64_t from = head * head_dim + 2 * i + j;
-        std::memcpy(storage->data() + to * row_bytes, tensor.bytes.data() + from * row_bytes,
+        const int64_t halves_row = head * head_dim + j * half + i;
+        const int64_t interleaved_row = head * head_dim + 2 * i + j;
+        const bool to_halves = to == RopeRowOrder::kHalves;
+        const int64_t dst = to_halves ? halves_row : interleaved_row;
+        const int64_t src = to_halves ? interleaved_row : halves_row;
+        std::memcpy(storage->data() + dst * row_bytes, tensor.bytes.data() + src * row_bytes,
                     row_bytes);
       }
     }

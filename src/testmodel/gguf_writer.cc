@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/output_file.h"
+#include "import/tensor_reorder.h"
 #include "kernels/convert.h"
 #include "kernels/half.h"
 
@@ -115,28 +116,8 @@ class GgufBuilder {
   std::vector<PendingTensor> tensors_;
 };
 
-// Rows of a (heads * head_dim, cols) matrix: within each head, row
-// j * head_dim / 2 + i moves to 2 * i + j (convert_hf_to_gguf's
-// reshape(heads, 2, head_dim / 2, cols).swapaxes(1, 2)).
-std::vector<uint8_t> PermuteRows(std::span<const uint8_t> bytes, int64_t rows, int32_t heads) {
-  const size_t row_bytes = bytes.size() / static_cast<size_t>(rows);
-  const int64_t head_dim = rows / heads;
-  const int64_t half = head_dim / 2;
-  std::vector<uint8_t> out(bytes.size());
-  for (int64_t h = 0; h < heads; ++h) {
-    for (int64_t i = 0; i < half; ++i) {
-      for (int64_t j = 0; j < 2; ++j) {
-        const int64_t from = h * head_dim + j * half + i;
-        const int64_t to = h * head_dim + 2 * i + j;
-        std::memcpy(out.data() + to * row_bytes, bytes.data() + from * row_bytes, row_bytes);
-      }
-    }
-  }
-  return out;
-}
-
 // The tensor's bytes as stored: converted to f32 or f16, rows permuted.
-std::vector<uint8_t> TensorBytes(const PendingTensor& tensor) {
+Result<std::vector<uint8_t>> TensorBytes(const PendingTensor& tensor) {
   const size_t count = tensor.source.size() / DTypeSize(tensor.source_dtype);
   std::vector<float> values(count);
   ConvertToF32(tensor.source_dtype, tensor.source.data(), count, values.data());
@@ -147,8 +128,13 @@ std::vector<uint8_t> TensorBytes(const PendingTensor& tensor) {
   } else {
     std::memcpy(bytes.data(), values.data(), bytes.size());
   }
-  if (tensor.permute_heads > 0) return PermuteRows(bytes, tensor.shape[0], tensor.permute_heads);
-  return bytes;
+  if (tensor.permute_heads == 0) return bytes;
+  TensorRef view{tensor.name, tensor.dtype, tensor.shape, bytes, nullptr};
+  LS_ASSIGN_OR_RETURN(
+      TensorRef permuted,
+      ReorderRopeRows(view, static_cast<int32_t>(tensor.shape[0] / tensor.permute_heads),
+                      RopeRowOrder::kInterleaved));
+  return std::vector<uint8_t>(permuted.bytes.begin(), permuted.bytes.end());
 }
 
 Status GgufBuilder::Write(const std::string& path) const {
@@ -178,7 +164,7 @@ Status GgufBuilder::Write(const std::string& path) const {
   LS_RETURN_IF_ERROR(file->Write(header));
   LS_RETURN_IF_ERROR(file->WriteZeros(AlignUp(header.size()) - header.size()));
   for (const PendingTensor& tensor : tensors_) {
-    const std::vector<uint8_t> bytes = TensorBytes(tensor);
+    LS_ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, TensorBytes(tensor));
     LS_RETURN_IF_ERROR(file->Write(bytes));
     LS_RETURN_IF_ERROR(file->WriteZeros(AlignUp(bytes.size()) - bytes.size()));
   }

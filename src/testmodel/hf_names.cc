@@ -62,4 +62,24 @@ std::string_view PeftTargetName(Projection projection) {
   return module;
 }
 
+std::string_view TorchtuneModuleName(Projection projection) {
+  switch (projection) {
+    case Projection::kWq:
+      return "attn.q_proj";
+    case Projection::kWk:
+      return "attn.k_proj";
+    case Projection::kWv:
+      return "attn.v_proj";
+    case Projection::kWo:
+      return "attn.output_proj";
+    case Projection::kW1:
+      return "mlp.w1";
+    case Projection::kW2:
+      return "mlp.w2";
+    case Projection::kW3:
+      return "mlp.w3";
+  }
+  return "";
+}
+
 }  // namespace lorashare

@@ -1,5 +1,6 @@
-// Hugging Face names for canonical tensors (the inverse of what the importer
-// maps), used to write test checkpoints in the Hugging Face and PEFT layouts.
+// Other tools' names for canonical tensors (the inverse of what the importers
+// map), used to write test checkpoints in the Hugging Face, PEFT and torchtune
+// layouts.
 #pragma once
 
 #include <string>
@@ -15,5 +16,9 @@ std::string HfTensorName(std::string_view canonical);
 
 // PEFT target_modules name of a projection: "q_proj", "gate_proj", ...
 std::string_view PeftTargetName(Projection projection);
+
+// torchtune's module of a projection in a layer: "attn.q_proj",
+// "attn.output_proj", "mlp.w1", ...
+std::string_view TorchtuneModuleName(Projection projection);
 
 }  // namespace lorashare

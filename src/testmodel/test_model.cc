@@ -1,16 +1,21 @@
 #include "testmodel/test_model.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "base/output_file.h"
 #include "import/checkpoint_layout.h"
+#include "import/tensor_names.h"
+#include "import/tensor_reorder.h"
 #include "testmodel/gguf_writer.h"
 #include "testmodel/hf_names.h"
 #include "testmodel/presets.h"
 #include "testmodel/safetensors_writer.h"
 #include "testmodel/synthetic_vocab.h"
 #include "testmodel/synthetic_weights.h"
+#include "testmodel/torch_writer.h"
 
 namespace lorashare {
 namespace {
@@ -117,6 +122,80 @@ Status CreateDirectory(const std::string& dir) {
   return OkStatus();
 }
 
+bool IsRopeProjection(std::string_view canonical) {
+  return canonical.ends_with("attention.wq.weight") || canonical.ends_with("attention.wk.weight");
+}
+
+// Meta stores q/k rows (and the LoRA B rows on them) in interleaved RoPE order.
+Result<TensorRef> ToMetaRopeOrder(const TensorRef& tensor, const ModelConfig& config) {
+  return ReorderRopeRows(tensor, config.head_dim, RopeRowOrder::kInterleaved);
+}
+
+Json MetaParams(const ModelConfig& c) {
+  // multiple_of = hidden_dim makes Meta's feed-forward formula give hidden_dim
+  // (its base size, 8 * dim / 3, is below hidden_dim for every preset).
+  Json params = {{"dim", c.dim},
+                 {"n_layers", c.n_layers},
+                 {"n_heads", c.n_heads},
+                 {"n_kv_heads", c.n_kv_heads},
+                 {"vocab_size", c.vocab_size},
+                 {"multiple_of", c.hidden_dim},
+                 {"norm_eps", c.norm_eps},
+                 {"rope_theta", c.rope_theta},
+                 {"use_scaled_rope", c.rope_scaling.enabled},
+                 {"max_seq_len", c.max_context}};
+  if (c.rope_scaling.enabled) params["rope_scale_factor"] = c.rope_scaling.factor;
+  return params;
+}
+
+Status WriteMetaCheckpoint(const std::string& dir, const ModelPreset& preset,
+                           const std::vector<TensorRef>& weights) {
+  if (preset.config.arch != Architecture::kLlama ||
+      preset.config.head_dim * preset.config.n_heads != preset.config.dim) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "make-test-model: --meta-out needs a Llama preset, not {}", preset.name);
+  }
+  std::vector<TensorRef> tensors;
+  for (const auto& t : weights) {
+    if (IsRopeProjection(t.name)) {
+      LS_ASSIGN_OR_RETURN(TensorRef permuted, ToMetaRopeOrder(t, preset.config));
+      tensors.push_back(std::move(permuted));
+    } else {
+      tensors.push_back(t);
+    }
+  }
+  LS_RETURN_IF_ERROR(CreateDirectory(dir));
+  LS_RETURN_IF_ERROR(WriteTorchCheckpoint(dir + "/consolidated.00.pth", tensors));
+  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/params.json", MetaParams(preset.config).dump(2)));
+  return WriteTokenizer(dir, preset);
+}
+
+// torchtune names: layers.N.attn.q_proj.lora_a.weight / lora_b.weight.
+Status WriteTorchtuneAdapter(const std::string& dir, const ModelPreset& preset,
+                             const AdapterPreset& adapter, const std::vector<LoraPair>& pairs) {
+  std::vector<TensorRef> tensors;
+  for (const auto& pair : pairs) {
+    auto layer = SplitLayerModule(pair.target, "");
+    auto projection = layer ? ProjectionFromName(layer->rest) : std::nullopt;
+    if (!projection) {
+      return MakeError(ErrorCode::kInternal, "no torchtune name for {}", pair.target);
+    }
+    const std::string module =
+        fmt::format("layers.{}.{}", layer->layer, TorchtuneModuleName(*projection));
+    TensorRef a = pair.a;
+    TensorRef b = pair.b;
+    if (IsRopeProjection(pair.target + ".weight")) {
+      LS_ASSIGN_OR_RETURN(b, ToMetaRopeOrder(pair.b, preset.config));
+    }
+    a.name = module + ".lora_a.weight";
+    b.name = module + ".lora_b.weight";
+    tensors.push_back(std::move(a));
+    tensors.push_back(std::move(b));
+  }
+  LS_RETURN_IF_ERROR(WriteTorchCheckpoint(dir + "/adapter_model.pt", tensors));
+  return WriteWholeFile(dir + "/adapter_config.json", AdapterConfig(adapter, preset).dump(2));
+}
+
 uint64_t ElementCount(const std::vector<TensorRef>& tensors) {
   uint64_t n = 0;
   for (const auto& t : tensors) n += static_cast<uint64_t>(t.element_count());
@@ -150,6 +229,9 @@ Result<TestModelReport> MakeTestModel(const TestModelOptions& options) {
                      {"eos_token_id", EosJson(preset.facts)}};
   LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/generation_config.json", generation.dump(2)));
   LS_RETURN_IF_ERROR(WriteTokenizer(dir, preset));
+  if (!options.meta_out_dir.empty()) {
+    LS_RETURN_IF_ERROR(WriteMetaCheckpoint(options.meta_out_dir, preset, weights));
+  }
   if (!options.gguf_path.empty()) {
     LS_RETURN_IF_ERROR(
         WriteModelGguf(options.gguf_path, preset.config, preset.facts, weights, GgufOptions{}));
@@ -172,6 +254,9 @@ Result<TestModelReport> MakeTestModel(const TestModelOptions& options) {
                                       AsPeftTensors(pairs), {{"format", "pt"}}));
   LS_RETURN_IF_ERROR(WriteWholeFile(options.lora_out_dir + "/adapter_config.json",
                                     AdapterConfig(adapter, preset).dump(2)));
+  if (!options.meta_out_dir.empty()) {
+    LS_RETURN_IF_ERROR(WriteTorchtuneAdapter(options.meta_out_dir, preset, adapter, pairs));
+  }
   if (!options.lora_gguf_path.empty()) {
     LoraConfig config{adapter.rank, adapter.alpha, adapter.use_rslora, false, adapter.targets, ""};
     LS_RETURN_IF_ERROR(WriteLoraGguf(options.lora_gguf_path, pairs, config.scale(), preset.config));

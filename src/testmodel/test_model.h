@@ -5,6 +5,10 @@
 //   model.safetensors, and the tokenizer (tiktoken tokenizer.model for Llama
 //   presets, tokenizer.json + tokenizer_config.json for Qwen3 presets);
 // - a PEFT adapter directory: adapter_config.json, adapter_model.safetensors;
+// - optionally the same model in Meta's layout (params.json,
+//   consolidated.00.pth, tokenizer.model; the adapter as torchtune's
+//   adapter_model.pt + adapter_config.json beside them), as the reference
+//   demo's inputs are;
 // - optionally the same model as llama.cpp GGUF files (the independent
 //   reference the tests compare against).
 #pragma once
@@ -24,6 +28,7 @@ struct TestModelOptions {
   DType dtype = DType::kF32;
   std::string out_dir;         // Hugging Face directory (required)
   std::string lora_out_dir;    // PEFT directory; empty: no adapter
+  std::string meta_out_dir;    // Meta / torchtune layout; empty: none
   std::string gguf_path;       // llama.cpp GGUF of the base; empty: none
   std::string lora_gguf_path;  // llama.cpp GGUF of the adapter; empty: none
 };

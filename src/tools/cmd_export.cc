@@ -9,9 +9,9 @@
 namespace lorashare::tools {
 namespace {
 
-Result<std::vector<int32_t>> TokenizerEosIds(const std::string& path) {
+Result<TokenizerFacts> TokenizerFactsOf(const std::string& path) {
   LS_ASSIGN_OR_RETURN(auto tokenizer, Tokenizer::Load(path));
-  return tokenizer->eos_ids();
+  return FactsOf(*tokenizer);
 }
 
 double MiB(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
@@ -24,7 +24,7 @@ int RunExport(ExportOptions options, const std::string& dtype_name, bool quiet) 
   }
   options.dtype = *dtype;
   options.show_progress = !quiet;
-  options.tokenizer_eos_ids = TokenizerEosIds;
+  options.tokenizer_facts = TokenizerFactsOf;
   auto report = ExportProgram(options);
   if (!report.ok()) return ReportError(report.error());
   if (!quiet) {

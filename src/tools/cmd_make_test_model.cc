@@ -55,6 +55,9 @@ void RegisterMakeTestModel(CLI::App& app, int* exit_code) {
   cmd->add_option("--seed", flags->options.seed, "random seed")->capture_default_str();
   cmd->add_option("--dtype", flags->dtype, "stored weight type: f32, bf16 or f16")
       ->capture_default_str();
+  cmd->add_option("--meta-out", flags->options.meta_out_dir,
+                  "also write the model in Meta's layout (params.json, consolidated.00.pth) and "
+                  "the adapter as torchtune's adapter_model.pt, as the reference demo's inputs");
   cmd->add_option("--gguf", flags->options.gguf_path,
                   "also write the base model as a llama.cpp GGUF file");
   cmd->add_option("--lora-gguf", flags->options.lora_gguf_path,

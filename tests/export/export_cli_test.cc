@@ -145,6 +145,27 @@ TEST_F(ExportTest, AdapterOfAnotherShapeIsRefusedAndNothingIsWritten) {
   EXPECT_TRUE(TempFiles(dir_.path()).empty());
 }
 
+// The same model and adapter written in Meta/torchtune layout (.pth zips,
+// interleaved RoPE rows) export to the same foundation and adapter bytes.
+TEST_F(ExportTest, MetaAndTorchtuneInputsExportLikeHuggingFaceAndPeft) {
+  ASSERT_EQ(RunLorashare("make-test-model --preset tiny --quiet --out " + dir_ / "hf" +
+                         " --lora-out " + dir_ / "peft" + " --meta-out " + dir_ / "meta")
+                .exit_code,
+            0);
+  auto from_hf =
+      RunLorashare("export --quiet --checkpoint " + dir_ / "hf" + " --adapter " + dir_ / "peft" +
+                   " --output " + dir_ / "hf.pte" + " --foundation-weights " + dir_ / "hf.ptd" +
+                   " --adapter-weights " + dir_ / "hf-lora.ptd");
+  ASSERT_EQ(from_hf.exit_code, 0) << from_hf.output;
+  auto from_meta = RunLorashare("export --quiet --checkpoint " + dir_ / "meta" + " --adapter " +
+                                dir_ / "meta/adapter_model.pt" + " --output " + dir_ / "meta.pte" +
+                                " --foundation-weights " + dir_ / "meta.ptd" +
+                                " --adapter-weights " + dir_ / "meta-lora.ptd");
+  ASSERT_EQ(from_meta.exit_code, 0) << from_meta.output;
+  EXPECT_EQ(RunCommand("cmp " + dir_ / "hf.ptd" + " " + dir_ / "meta.ptd").exit_code, 0);
+  EXPECT_EQ(RunCommand("cmp " + dir_ / "hf-lora.ptd" + " " + dir_ / "meta-lora.ptd").exit_code, 0);
+}
+
 TEST_F(ExportTest, MissingCheckpointNamesThePath) {
   auto result = RunLorashare("export --checkpoint " + dir_ / "nowhere" + " --output " +
                              dir_ / "x.pte" + " --foundation-weights " + dir_ / "x.ptd");
