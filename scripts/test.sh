@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: installs dependencies, builds, runs the suite, then builds
-# and runs it again under AddressSanitizer + UndefinedBehaviorSanitizer, then
-# runs each fuzz target for a short bounded time.
+# Runs every test: installs dependencies, builds, runs the suite; then builds
+# it again with clang under AddressSanitizer + UndefinedBehaviorSanitizer (the
+# same tree holds the libFuzzer targets), runs the suite there, and runs each
+# fuzz target for FUZZ_SECONDS (default 20) seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,8 +10,9 @@ scripts/setup.sh
 scripts/build.sh build
 ctest --test-dir build --output-on-failure -j"$(nproc)"
 
-scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Debug -DLORASHARE_SANITIZE=ON -DLORASHARE_BENCH=OFF
+CC=clang CXX=clang++ scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DLORASHARE_SANITIZE=ON -DLORASHARE_FUZZ=ON -DLORASHARE_BENCH=OFF
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$(nproc)" -LE slow
+  ctest --test-dir build-asan --output-on-failure -j"$(nproc)"
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-20} scripts/fuzz.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-20} FUZZ_BUILD=build-asan scripts/fuzz.sh
