@@ -8,7 +8,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 "$bin" make-test-model --quiet --preset tiny --out "$tmp/base" --lora-out "$tmp/adapter" \
-  --lora-preset small
+  --lora-preset small --meta-out "$tmp/meta"
+"$bin" make-test-model --quiet --preset tiny-qwen3 --out "$tmp/qwen"
 "$bin" export --quiet --checkpoint "$tmp/base" --adapter "$tmp/adapter" --output "$tmp/lora.pte" \
   --foundation-weights "$tmp/foundation.ptd" --adapter-weights "$tmp/lora.ptd"
 
@@ -20,4 +21,8 @@ seed() {  # seed TARGET FILE...
 }
 seed ptd_fuzzer "$tmp/lora.ptd"
 seed pte_fuzzer "$tmp/lora.pte"
+seed plan_fuzzer "$tmp/lora.pte"
 seed safetensors_fuzzer "$tmp/adapter/adapter_model.safetensors"
+seed pth_fuzzer "$tmp/meta/adapter_model.pt"
+seed tokenizer_tiktoken_fuzzer "$tmp/base/tokenizer.model"
+seed tokenizer_json_fuzzer "$tmp/qwen/tokenizer.json"
