@@ -11,6 +11,10 @@
 
 namespace lorashare {
 
+// Llama 3.1+'s 256 special tokens (its tokenizer.json), in id order after the
+// base vocabulary of a tiktoken tokenizer.model.
+std::vector<std::string> Llama3SpecialTokens();
+
 class SpecialTokens {
  public:
   // `always`: matched even when the caller asks for specials as plain text

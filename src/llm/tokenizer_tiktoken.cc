@@ -4,32 +4,13 @@
 
 #include "llm/base64.h"
 #include "llm/bpe_tokenizer.h"
+#include "llm/special_tokens.h"
 #include "llm/tokenizer_formats.h"
 
 namespace lorashare {
 namespace {
 
 constexpr int kNumSpecialTokens = 256;
-
-// Llama 3.1+'s special tokens (its tokenizer.json), in id order after the
-// base vocabulary.
-std::vector<std::string> Llama3SpecialTokens() {
-  std::vector<std::string> names = {"<|begin_of_text|>",
-                                    "<|end_of_text|>",
-                                    "<|reserved_special_token_0|>",
-                                    "<|reserved_special_token_1|>",
-                                    "<|finetune_right_pad_id|>",
-                                    "<|reserved_special_token_2|>",
-                                    "<|start_header_id|>",
-                                    "<|end_header_id|>",
-                                    "<|eom_id|>",
-                                    "<|eot_id|>",
-                                    "<|python_tag|>"};
-  for (int i = 3; names.size() < kNumSpecialTokens; ++i) {
-    names.push_back(fmt::format("<|reserved_special_token_{}|>", i));
-  }
-  return names;
-}
 
 struct Line {
   std::string_view base64;
@@ -50,6 +31,24 @@ std::optional<int32_t> ParseRank(std::string_view text) {
 }
 
 }  // namespace
+
+std::vector<std::string> Llama3SpecialTokens() {
+  std::vector<std::string> names = {"<|begin_of_text|>",
+                                    "<|end_of_text|>",
+                                    "<|reserved_special_token_0|>",
+                                    "<|reserved_special_token_1|>",
+                                    "<|finetune_right_pad_id|>",
+                                    "<|reserved_special_token_2|>",
+                                    "<|start_header_id|>",
+                                    "<|end_header_id|>",
+                                    "<|eom_id|>",
+                                    "<|eot_id|>",
+                                    "<|python_tag|>"};
+  for (int i = 3; names.size() < kNumSpecialTokens; ++i) {
+    names.push_back(fmt::format("<|reserved_special_token_{}|>", i));
+  }
+  return names;
+}
 
 bool LooksLikeTiktoken(std::string_view bytes) {
   std::string_view first = bytes.substr(0, bytes.find('\n'));

@@ -3,27 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "llm/special_tokens.h"
+
 namespace lorashare {
 namespace {
-
-// Llama 3's 256 special tokens, numbered after the base vocabulary.
-std::vector<std::string> Llama3SpecialTokens() {
-  std::vector<std::string> tokens = {"<|begin_of_text|>",
-                                     "<|end_of_text|>",
-                                     "<|reserved_special_token_0|>",
-                                     "<|reserved_special_token_1|>",
-                                     "<|finetune_right_pad_id|>",
-                                     "<|reserved_special_token_2|>",
-                                     "<|start_header_id|>",
-                                     "<|end_header_id|>",
-                                     "<|eom_id|>",
-                                     "<|eot_id|>",
-                                     "<|python_tag|>"};
-  for (int i = 3; tokens.size() < 256; ++i) {
-    tokens.push_back(fmt::format("<|reserved_special_token_{}|>", i));
-  }
-  return tokens;
-}
 
 // Qwen2/Qwen3's added tokens, numbered after the base vocabulary.
 std::vector<std::string> QwenSpecialTokens() {
