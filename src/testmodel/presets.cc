@@ -38,74 +38,76 @@ std::vector<std::string> QwenSpecialTokens() {
           "</think>"};
 }
 
-ModelPreset Llama(std::string name, std::string description, int32_t dim, int32_t layers,
-                  int32_t heads, int32_t kv_heads, int32_t hidden, int32_t base_vocab,
-                  int32_t max_context, bool tied) {
-  ModelPreset p;
-  p.name = std::move(name);
-  p.description = std::move(description);
-  p.tokenizer = TokenizerFormat::kTiktoken;
-  p.base_vocab = base_vocab;
-  p.special_tokens = Llama3SpecialTokens();
-  ModelConfig& c = p.config;
-  c.arch = Architecture::kLlama;
-  c.dim = dim;
-  c.n_layers = layers;
-  c.n_heads = heads;
-  c.n_kv_heads = kv_heads;
-  c.head_dim = dim / heads;
-  c.hidden_dim = hidden;
-  c.vocab_size = base_vocab + 256;
-  c.max_context = max_context;
-  c.norm_eps = 1e-5f;
-  c.rope_theta = 500000.0f;
-  c.rope_scaling = {true, 32.0f, 1.0f, 4.0f, 8192};
-  c.tied_embeddings = tied;
+// The sizes that differ between presets of one architecture.
+struct Shape {
+  int32_t dim, layers, heads, kv_heads, head_dim, hidden, vocab, max_context;
+};
+
+ModelConfig ConfigOf(Architecture arch, const Shape& shape) {
+  ModelConfig c;
+  c.arch = arch;
+  c.dim = shape.dim;
+  c.n_layers = shape.layers;
+  c.n_heads = shape.heads;
+  c.n_kv_heads = shape.kv_heads;
+  c.head_dim = shape.head_dim;
+  c.hidden_dim = shape.hidden;
+  c.vocab_size = shape.vocab;
+  c.max_context = shape.max_context;
+  c.tied_embeddings = true;
+  return c;
+}
+
+// Llama 3.2: rope theta 500000 with Llama 3 scaling (factor 32), the 256
+// special tokens after the base vocabulary.
+ModelPreset Llama(std::string name, std::string description, Shape shape) {
+  const int32_t base_vocab = shape.vocab - 256;
+  ModelPreset p{std::move(name),
+                std::move(description),
+                ConfigOf(Architecture::kLlama, shape),
+                TokenizerFormat::kTiktoken,
+                base_vocab,
+                Llama3SpecialTokens(),
+                {}};
+  p.config.norm_eps = 1e-5f;
+  p.config.rope_theta = 500000.0f;
+  p.config.rope_scaling = {true, 32.0f, 1.0f, 4.0f, 8192};
   p.facts.bos_id = base_vocab;                         // <|begin_of_text|>
   p.facts.eos_ids = {base_vocab + 1, base_vocab + 9};  // <|end_of_text|>, <|eot_id|>
   return p;
 }
 
-ModelPreset Qwen3(std::string name, std::string description, int32_t dim, int32_t layers,
-                  int32_t heads, int32_t kv_heads, int32_t head_dim, int32_t hidden,
-                  int32_t base_vocab, int32_t vocab, int32_t max_context) {
-  ModelPreset p;
-  p.name = std::move(name);
-  p.description = std::move(description);
-  p.tokenizer = TokenizerFormat::kHfTokenizerJson;
-  p.base_vocab = base_vocab;
-  p.special_tokens = QwenSpecialTokens();
-  ModelConfig& c = p.config;
-  c.arch = Architecture::kQwen3;
-  c.dim = dim;
-  c.n_layers = layers;
-  c.n_heads = heads;
-  c.n_kv_heads = kv_heads;
-  c.head_dim = head_dim;
-  c.hidden_dim = hidden;
-  c.vocab_size = vocab;
-  c.max_context = max_context;
-  c.norm_eps = 1e-6f;
-  c.rope_theta = 1000000.0f;
-  c.tied_embeddings = true;
-  c.qk_norm = true;
+// Qwen3: per-head q/k norm, rope theta 10^6, the added tokens after the base
+// vocabulary and the embedding padded beyond them.
+ModelPreset Qwen3(std::string name, std::string description, Shape shape, int32_t base_vocab) {
+  ModelPreset p{std::move(name),
+                std::move(description),
+                ConfigOf(Architecture::kQwen3, shape),
+                TokenizerFormat::kHfTokenizerJson,
+                base_vocab,
+                QwenSpecialTokens(),
+                {}};
+  p.config.norm_eps = 1e-6f;
+  p.config.rope_theta = 1000000.0f;
+  p.config.qk_norm = true;
   p.facts.bos_id = base_vocab;         // <|endoftext|>
   p.facts.eos_ids = {base_vocab + 2};  // <|im_end|>
   return p;
 }
 
 std::vector<ModelPreset> AllModelPresets() {
+  //               dim  layers heads kv  head_dim hidden vocab   context
   return {
-      Llama("tiny", "Llama-3-shaped, 2 layers, dim 64 (unit tests)", 64, 2, 4, 2, 192, 512, 512,
-            true),
-      Qwen3("tiny-qwen3", "Qwen3-shaped, 2 layers, dim 64, head_dim 32 (unit tests)", 64, 2, 4, 2,
-            32, 192, 512, 640, 512),
-      Llama("stories15m", "stories15M-sized Llama (dim 288, 6 layers, vocab 32000)", 288, 6, 6, 6,
-            768, 32000 - 256, 2048, true),
-      Llama("llama-3.2-1b", "Llama-3.2-1B shape (dim 2048, 16 layers, vocab 128256)", 2048, 16, 32,
-            8, 8192, 128000, 131072, true),
-      Qwen3("qwen3-0.6b", "Qwen3-0.6B shape (dim 1024, 28 layers, vocab 151936)", 1024, 28, 16, 8,
-            128, 3072, 151643, 151936, 40960),
+      Llama("tiny", "Llama-3-shaped, 2 layers, dim 64 (unit tests)",
+            {64, 2, 4, 2, 16, 192, 768, 512}),
+      Qwen3("tiny-qwen3", "Qwen3-shaped, 2 layers, dim 64, head_dim 32 (unit tests)",
+            {64, 2, 4, 2, 32, 192, 640, 512}, 512),
+      Llama("stories15m", "stories15M-sized Llama (dim 288, 6 layers, vocab 32000)",
+            {288, 6, 6, 6, 48, 768, 32000, 2048}),
+      Llama("llama-3.2-1b", "Llama-3.2-1B shape (dim 2048, 16 layers, vocab 128256)",
+            {2048, 16, 32, 8, 64, 8192, 128256, 131072}),
+      Qwen3("qwen3-0.6b", "Qwen3-0.6B shape (dim 1024, 28 layers, vocab 151936)",
+            {1024, 28, 16, 8, 128, 3072, 151936, 40960}, 151643),
   };
 }
 
