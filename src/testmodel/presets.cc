@@ -96,7 +96,7 @@ ModelPreset Qwen3(std::string name, std::string description, Shape shape, int32_
 }
 
 std::vector<ModelPreset> AllModelPresets() {
-  //               dim  layers heads kv  head_dim hidden vocab   context
+  // Shapes: {dim, layers, heads, kv_heads, head_dim, hidden, vocab, max_context}.
   return {
       Llama("tiny", "Llama-3-shaped, 2 layers, dim 64 (unit tests)",
             {64, 2, 4, 2, 16, 192, 768, 512}),
