@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/*_fuzzer.cc) with clang (in FUZZ_BUILD,
 # default build-fuzz) and runs each for FUZZ_SECONDS seconds (default 300),
-# seeded with files lorashare itself wrote. Exits non-zero if any target finds
-# a crash.
+# seeded with files lorashare itself wrote. FUZZ_TARGETS (space-separated
+# names, e.g. "ptd_fuzzer pte_fuzzer") limits the run to those targets.
+# Exits non-zero if any target finds a crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-300}
@@ -19,6 +20,7 @@ status=0
 for target in "$tree"/fuzz/*_fuzzer; do
   [ -x "$target" ] || continue
   name=$(basename "$target")
+  if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $name "* ]]; then continue; fi
   corpus=$tree/corpus/$name
   mkdir -p "$corpus"
   dirs=("$corpus")
