@@ -136,10 +136,11 @@ TEST(HfCheckpoint, WrongTypedFieldNamesConfigAndField) {
       {"eos_token_id", "eos"},     {"rope_scaling", 3},
       {"num_hidden_layers", 1e12}, {"vocab_size", nlohmann::json::array()},
   };
-  for (const auto& [field, value] : cases) {
+  for (const auto& entry : cases) {
+    const std::string& field = entry.first;
     TempDir dir;
     MakeHf(dir, "llama", "f32", 1, false, false);
-    RewriteConfig(dir, [&](nlohmann::json& c) { c[field] = value; });
+    RewriteConfig(dir, [&entry](nlohmann::json& c) { c[entry.first] = entry.second; });
     std::string message = OpenError(dir);
     EXPECT_NE(message.find("config.json"), std::string::npos) << message;
     EXPECT_NE(message.find("\"" + field + "\""), std::string::npos) << field << ": " << message;
