@@ -130,7 +130,8 @@ TEST(Pickle, HostilePicklesAreRefused) {
        "s.",
        "stack underflow"},
       {"\x80\x02"
-       "X\xff\xff\xff\x00abc"s,
+       "X\xff\xff\xff\x00"
+       "abc"s,
        "truncated"},
       {"\x80\x02"
        "(N(N(NQ.",
