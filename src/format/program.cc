@@ -128,8 +128,8 @@ Status CheckInstruction(const ProgramSpec& spec, size_t index, std::string_view 
   return OkStatus();
 }
 
-// Bytes of `tensor` from its dtype and shape, or nullopt on overflow or a
-// negative dimension.
+// Bytes of a plain `tensor` from its dtype and shape, or nullopt on overflow or
+// a negative dimension.
 std::optional<uint64_t> PlainBytes(const TensorSpec& tensor) {
   uint64_t bytes = DTypeSize(tensor.dtype);
   for (int64_t dim : tensor.shape) {
@@ -142,17 +142,37 @@ std::optional<uint64_t> PlainBytes(const TensorSpec& tensor) {
   return bytes;
 }
 
+// Bytes `tensor` must have: plain from dtype and shape; packed from the
+// layout's geometry of its [rows, cols] shape.
+Result<uint64_t> ExpectedBytes(const TensorSpec& t) {
+  if (t.layout == WeightLayout::kPlain) {
+    auto bytes = PlainBytes(t);
+    if (!bytes) {
+      return MakeError(ErrorCode::kCorrupt, "shape [{}] is invalid", fmt::join(t.shape, ", "));
+    }
+    return *bytes;
+  }
+  if (t.dtype != DType::kU8 || t.shape.size() != 2) {
+    return MakeError(ErrorCode::kCorrupt, "packed layout {} needs dtype u8 and a 2-D shape",
+                     WeightLayoutBaseName(t.layout));
+  }
+  LS_ASSIGN_OR_RETURN(const PackedGeometry g,
+                      PackedGeometryFor(t.layout, t.shape[0], t.shape[1], t.group_size));
+  return g.total_bytes;
+}
+
 Status CheckTensor(const ProgramSpec& spec, size_t index, std::span<const uint64_t> segment_sizes,
                    std::string_view source) {
   const TensorSpec& t = spec.tensors[index];
   auto error = [&](std::string message) {
     return MakeError(ErrorCode::kCorrupt, "{}: tensor {} '{}': {}", source, index, t.name, message);
   };
-  auto bytes = PlainBytes(t);
-  if (!bytes) return error(fmt::format("shape [{}] is invalid", fmt::join(t.shape, ", ")));
+  auto bytes = ExpectedBytes(t);
+  if (!bytes.ok()) return error(bytes.error().message());
   if (*bytes != t.nbytes) {
-    return error(fmt::format("nbytes {} does not match {} [{}] ({} bytes)", t.nbytes,
-                             DTypeName(t.dtype), fmt::join(t.shape, ", "), *bytes));
+    return error(fmt::format("nbytes {} does not match {} {} [{}] ({} bytes)", t.nbytes,
+                             DTypeName(t.dtype), WeightLayoutName(t.layout, t.group_size),
+                             fmt::join(t.shape, ", "), *bytes));
   }
   if ((t.segment >= 0) == (t.data_file >= 0) || t.segment < -1 || t.data_file < -1) {
     return error(fmt::format("needs exactly one of segment ({}) and data_file ({})", t.segment,
@@ -251,12 +271,12 @@ Result<TensorSpec> ReadTensor(const fb::Tensor& t, size_t index, std::string_vie
     return MakeError(ErrorCode::kCorrupt, "{}: tensor {} '{}': unknown dtype {}", source, index,
                      out.name, static_cast<int>(t.dtype()));
   }
-  if (t.layout() != fb::WeightLayout::PLAIN) {
+  if (static_cast<uint8_t>(t.layout()) > static_cast<uint8_t>(fb::WeightLayout::MAX)) {
     return MakeError(ErrorCode::kUnsupported, "{}: tensor {} '{}': unknown weight layout {}",
                      source, index, out.name, static_cast<int>(t.layout()));
   }
   out.dtype = static_cast<DType>(t.dtype());
-  out.layout = WeightLayout::kPlain;
+  out.layout = static_cast<WeightLayout>(t.layout());
   out.group_size = t.group_size();
   out.shape = ToVector(t.shape());
   out.nbytes = t.nbytes();

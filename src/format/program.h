@@ -17,6 +17,7 @@
 #include "base/mapped_file.h"
 #include "base/result.h"
 #include "format/dtype.h"
+#include "format/weight_layout.h"
 #include "format/model_config.h"
 
 namespace lorashare {
@@ -36,8 +37,6 @@ enum class OpCode : uint8_t {
   kLastToken = 8,
 };
 std::string_view OpCodeName(OpCode op);
-
-enum class WeightLayout : uint8_t { kPlain = 0 };
 
 enum class DataRole : uint8_t { kFoundation = 0, kAdapter = 1 };
 
