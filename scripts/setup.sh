@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev libcli11-dev libfmt-dev
   libhwy-dev libssl-dev libpcre2-dev libsentencepiece-dev libicu-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev g++-aarch64-linux-gnu
   nodejs npm python3-numpy python3-sentencepiece
 )
 missing=()

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs dependencies, builds, runs the suite; then builds
+# Runs every test: installs dependencies, builds, runs the suite, cross-compiles
+# the kernels for ARM (scripts/check-arm.sh); then builds
 # it again with clang under AddressSanitizer + UndefinedBehaviorSanitizer (the
 # same tree holds the libFuzzer targets), runs the suite there, and runs each
 # fuzz target for FUZZ_SECONDS (default 20) seconds.
@@ -9,6 +10,7 @@ scripts/setup.sh
 
 scripts/build.sh build
 ctest --test-dir build --output-on-failure -j"$(nproc)"
+scripts/check-arm.sh build  # the NEON/SVE kernels compile (cross-compiled, not run)
 
 CC=clang CXX=clang++ scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DLORASHARE_SANITIZE=ON -DLORASHARE_FUZZ=ON -DLORASHARE_BENCH=OFF
