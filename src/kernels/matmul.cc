@@ -1,3 +1,6 @@
+// AVX3_DL (AVX-512 with VNNI) is generated here as in matmul_quant.cc, so
+// KernelTargetName() reports it when the quantized kernels run on it.
+#define HWY_WANT_AVX3_DL
 #include "kernels/matmul.h"
 
 #include <algorithm>
@@ -115,6 +118,8 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include "kernels/dispatch.h"
 #include "kernels/half.h"
+#include "kernels/matmul_quant.h"
+#include "kernels/quantize.h"
 
 namespace lorashare {
 
@@ -125,6 +130,7 @@ const char* KernelTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
   if (args.n <= 0 || w.rows <= 0) return;
+  if (w.layout != WeightLayout::kPlain) return MatMulQuantized(w, args, pool);
   // Chunks of 16 rows keep each thread's output cache lines to itself.
   ParallelFor(
       pool, w.rows,
@@ -154,6 +160,7 @@ double ElementAt(const MatrixView& w, int64_t index) {
 }  // namespace
 
 void MatMulReference(const MatrixView& w, const MatMulArgs& a) {
+  if (w.layout != WeightLayout::kPlain) return MatMulQuantizedReference(w, a);
   for (int64_t t = 0; t < a.n; ++t) {
     for (int64_t o = 0; o < w.rows; ++o) {
       double sum = 0;

@@ -1,0 +1,239 @@
+// Packed quantized weights: the packing round trip against the definition in
+// format/weight_layout.h, and the SIMD quantized MatMul against the scalar
+// MatMulQuantizedReference on every Highway target this CPU supports
+// (AVX3_DL with VNNI included: this file asks Highway to generate it).
+#define HWY_WANT_AVX3_DL
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "format/weight_layout.h"
+#include "kernels/half.h"
+#include "kernels/matmul.h"
+#include "kernels/quantize.h"
+#include "target_test_util.h"
+
+namespace lorashare {
+namespace {
+
+struct LayoutCase {
+  WeightLayout layout;
+  int64_t group_size;
+};
+constexpr LayoutCase kLayouts[] = {{WeightLayout::kQ8Row, 0},
+                                   {WeightLayout::kQ4Group, 32},
+                                   {WeightLayout::kQ4Group, 64},
+                                   {WeightLayout::kQ4Group, 128}};
+
+// Random weights with an all-zero row (row 1) and an all-zero first group in
+// row 2, so the zero-scale paths are exercised.
+std::vector<float> TestWeights(int64_t rows, int64_t cols, uint32_t seed) {
+  std::vector<float> w = RandomFloats(rows * cols, seed, -2.0f, 2.0f);
+  if (rows > 1) std::fill(w.begin() + cols, w.begin() + 2 * cols, 0.0f);
+  if (rows > 2)
+    std::fill(w.begin() + 2 * cols, w.begin() + 2 * cols + std::min<int64_t>(cols, 32), 0.0f);
+  return w;
+}
+
+struct Packed {
+  PackedGeometry g;
+  std::vector<uint8_t> blob;
+  MatrixView view() const {
+    return {DType::kU8, blob.data(), g.rows, g.cols, g.layout, g.group_size};
+  }
+};
+
+Packed Pack(const std::vector<float>& w, int64_t rows, int64_t cols, LayoutCase lc) {
+  Packed p;
+  p.g = PackedGeometryFor(lc.layout, rows, cols, lc.group_size).value();
+  p.blob = PackMatrix(w.data(), rows, cols, lc.layout, lc.group_size).value();
+  return p;
+}
+
+std::string Describe(const PackedGeometry& g) {
+  return WeightLayoutName(g.layout, g.group_size) + " " + std::to_string(g.rows) + "x" +
+         std::to_string(g.cols);
+}
+
+// Decodes the stored bytes straight from the layout definition (independent
+// of quantize.cc's accessors).
+int StoredQ(const Packed& p, int64_t r, int64_t c) {
+  const uint8_t* row = p.blob.data() + r * p.g.row_bytes;
+  if (p.g.layout == WeightLayout::kQ8Row) return static_cast<int8_t>(row[c]);
+  const uint8_t byte = row[c / 128 * 64 + c % 64];
+  return (c % 128 < 64 ? byte & 0xF : byte >> 4) - 8;
+}
+float StoredScale(const Packed& p, int64_t r, int64_t c) {
+  const uint8_t* base = p.blob.data() + p.g.scales_offset;
+  if (p.g.layout == WeightLayout::kQ8Row) {
+    float s;
+    std::memcpy(&s, base + r * 4, 4);
+    return s;
+  }
+  uint16_t bits;
+  std::memcpy(&bits, base + (r * p.g.groups_per_row() + c / p.g.group_size) * 2, 2);
+  return F16ToF32(bits);
+}
+
+TEST(PackMatrixTest, RoundTripWithinHalfAStepAndPaddingIsZero) {
+  for (const LayoutCase lc : kLayouts) {
+    for (int64_t cols : {1, 31, 100, 128, 200, 300}) {
+      const int64_t rows = 5;
+      const auto w = TestWeights(rows, cols, static_cast<uint32_t>(cols));
+      const Packed p = Pack(w, rows, cols, lc);
+      const std::string what = Describe(p.g);
+      ASSERT_EQ(p.g.padded_cols % 128, 0);
+      ASSERT_GE(p.g.padded_cols, cols);
+      ASSERT_LT(p.g.padded_cols - cols, 128);
+      std::vector<float> row(cols);
+      for (int64_t r = 0; r < rows; ++r) {
+        DequantizeRow(p.view(), r, row.data());
+        int64_t q_sum = 0;
+        for (int64_t c = 0; c < p.g.padded_cols; ++c) {
+          q_sum += StoredQ(p, r, c);
+          if (c >= cols) {
+            ASSERT_EQ(StoredQ(p, r, c), 0) << what << " padding at " << r << "," << c;
+            if (lc.layout == WeightLayout::kQ4Group && c / lc.group_size * lc.group_size >= cols) {
+              ASSERT_EQ(StoredScale(p, r, c), 0.0f) << what << " padded group scale";
+            }
+            continue;
+          }
+          const float s = StoredScale(p, r, c);
+          const float v = w[r * cols + c];
+          ASSERT_EQ(row[c], StoredQ(p, r, c) * s) << what;
+          // Half a quantization step, except the one int4 value past +7.5
+          // steps (the grid is -8..7), which clamps to 7.
+          const float step = std::fabs(s);
+          const float bound = std::fabs(v) > 7.5f * step && lc.layout == WeightLayout::kQ4Group
+                                  ? step * 1.001f
+                                  : 0.5f * step * 1.001f + 1e-7f;
+          ASSERT_LE(std::fabs(row[c] - v), bound) << what << " at " << r << "," << c << " w=" << v;
+        }
+        if (lc.layout == WeightLayout::kQ8Row) {
+          int32_t stored_sum;
+          std::memcpy(&stored_sum, p.blob.data() + p.g.sums_offset + r * 4, 4);
+          ASSERT_EQ(stored_sum, q_sum) << what << " row " << r;
+        }
+      }
+      // The all-zero row dequantizes to zeros with scale 0.
+      DequantizeRow(p.view(), 1, row.data());
+      for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(row[c], 0.0f) << what;
+      ASSERT_EQ(StoredScale(p, 1, 0), 0.0f) << what;
+    }
+  }
+}
+
+TEST(PackMatrixTest, RejectsBadGeometry) {
+  const float w[4] = {1, 2, 3, 4};
+  EXPECT_FALSE(PackMatrix(w, 2, 2, WeightLayout::kQ4Group, 48).ok());
+  EXPECT_FALSE(PackMatrix(w, 0, 2, WeightLayout::kQ8Row, 0).ok());
+}
+
+// sum_c |scale * sx * w_deq[c] * xq[c]| per output: the quantized kernels sum
+// the same terms in another order (integers within a group, then f32).
+std::vector<double> AbsTermSums(const Packed& p, const std::vector<float>& x, int64_t n,
+                                int64_t x_stride, float scale) {
+  std::vector<double> sums(n * p.g.rows);
+  std::vector<int8_t> xq(p.g.padded_cols);
+  std::vector<float> row(p.g.cols);
+  for (int64_t t = 0; t < n; ++t) {
+    const float sx =
+        QuantizeActivationRow(x.data() + t * x_stride, p.g.cols, p.g.padded_cols, xq.data());
+    for (int64_t r = 0; r < p.g.rows; ++r) {
+      DequantizeRow(p.view(), r, row.data());
+      double s = 0;
+      for (int64_t c = 0; c < p.g.cols; ++c) s += std::fabs(static_cast<double>(row[c]) * xq[c]);
+      sums[t * p.g.rows + r] = s * sx * std::fabs(scale);
+    }
+  }
+  return sums;
+}
+
+using QuantKernelTest = PerTargetTest;
+
+TEST_P(QuantKernelTest, MatMulMatchesQuantizedReference) {
+  ThreadPool pool(2);
+  for (const LayoutCase lc : kLayouts) {
+    for (int64_t cols : {5, 128, 300}) {
+      for (int64_t rows : {1, 3, 19, 70}) {
+        const auto w = TestWeights(rows, cols, static_cast<uint32_t>(rows * 7 + cols));
+        const Packed p = Pack(w, rows, cols, lc);
+        for (int64_t n : {1, 2, 3, 5, 17, 64, 130}) {
+          if (n > 17 && rows > 19) continue;  // keeps the scalar reference quick
+          const int64_t x_stride = cols + 3, y_stride = rows + 2;
+          auto x = RandomFloats(n * x_stride, static_cast<uint32_t>(n + cols), -3.0f, 3.0f);
+          if (n > 1) std::fill(x.begin() + x_stride, x.begin() + x_stride + cols, 0.0f);
+          const auto bound = AbsTermSums(p, x, n, x_stride, 0.5f);
+          for (bool accumulate : {false, true}) {
+            std::vector<float> got = RandomFloats(n * y_stride, 7), want = got;
+            MatMulArgs args{.x = x.data(),
+                            .n = n,
+                            .x_stride = x_stride,
+                            .y = got.data(),
+                            .y_stride = y_stride,
+                            .scale = -0.5f,
+                            .accumulate = accumulate};
+            MatMul(p.view(), args, n % 2 ? &pool : nullptr);
+            args.y = want.data();
+            MatMulReference(p.view(), args);
+            for (int64_t t = 0; t < n; ++t) {
+              for (int64_t i = 0; i < y_stride; ++i) {
+                const int64_t k = t * y_stride + i;
+                if (i >= rows) {  // past the row count: untouched
+                  ASSERT_EQ(got[k], want[k]);
+                  continue;
+                }
+                const double tol = 1e-6 * bound[t * rows + i] + 2e-6 * std::fabs(want[k]) + 1e-30;
+                ASSERT_NEAR(got[k], want[k], tol) << Describe(p.g) << " n=" << n << " token " << t
+                                                  << " row " << i << " accumulate=" << accumulate;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+LORASHARE_INSTANTIATE_PER_TARGET(QuantKernelTest);
+
+// The whole scheme: the quantized MatMul approximates the f32 MatMul of the
+// dequantized weights within the activation rounding (half a step of sx per
+// element) and f32 rounding.
+TEST(QuantizedMatMulTest, ApproximatesF32MatMulOfDequantizedWeights) {
+  const int64_t rows = 37, cols = 640, n = 9;
+  for (const LayoutCase lc : kLayouts) {
+    const auto w = TestWeights(rows, cols, 11);
+    const Packed p = Pack(w, rows, cols, lc);
+    std::vector<float> deq(rows * cols);
+    for (int64_t r = 0; r < rows; ++r) DequantizeRow(p.view(), r, deq.data() + r * cols);
+    const auto x = RandomFloats(n * cols, 5, -4.0f, 4.0f);
+    std::vector<float> got(n * rows), want(n * rows);
+    const MatMulArgs args{
+        .x = x.data(), .n = n, .x_stride = cols, .y = got.data(), .y_stride = rows};
+    MatMul(p.view(), args, nullptr);
+    MatMulArgs f32_args = args;
+    f32_args.y = want.data();
+    MatMul({DType::kF32, deq.data(), rows, cols}, f32_args, nullptr);
+    for (int64_t t = 0; t < n; ++t) {
+      float amax = 0;
+      for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(x[t * cols + c]));
+      for (int64_t r = 0; r < rows; ++r) {
+        double abs_w = 0, abs_wx = 0;
+        for (int64_t c = 0; c < cols; ++c) {
+          abs_w += std::fabs(deq[r * cols + c]);
+          abs_wx += std::fabs(deq[r * cols + c] * x[t * cols + c]);
+        }
+        const double tol = 0.5 * amax / 127.0 * abs_w * 1.0001 + 1e-5 * abs_wx;
+        ASSERT_NEAR(got[t * rows + r], want[t * rows + r], tol)
+            << Describe(p.g) << " token " << t << " row " << r;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lorashare
