@@ -1,41 +1,82 @@
-// Kernel throughput: GEMV (decode) and GEMM (prefill) per weight dtype.
-// Decode is memory-bound, so the bytes/s counter is the figure to compare
-// with the machine's streaming bandwidth.
+// Kernel throughput: GEMV (decode) and GEMM (prefill) per weight format
+// (f32, bf16, packed q8row / q4group) and shape.
 #include <benchmark/benchmark.h>
 
+#include <fmt/format.h>
+
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "format/weight_layout.h"
 #include "kernels/attention.h"
+#include "kernels/half.h"
 #include "kernels/matmul.h"
+#include "kernels/quantize.h"
 
 namespace lorashare {
 namespace {
 
-void BM_MatMul(benchmark::State& state) {
-  const auto dtype = static_cast<DType>(state.range(0));
-  const int64_t n = state.range(1), rows = 2048, cols = 2048;
-  std::vector<uint8_t> weights(rows * cols * DTypeSize(dtype));
+// Weight formats of the MatMul benchmark.
+struct WeightFormat {
+  const char* name;
+  DType dtype;  // kPlain element type
+  WeightLayout layout;
+  int64_t group_size;
+};
+constexpr WeightFormat kFormats[] = {{"f32", DType::kF32, WeightLayout::kPlain, 0},
+                                     {"bf16", DType::kBF16, WeightLayout::kPlain, 0},
+                                     {"q8row", DType::kU8, WeightLayout::kQ8Row, 0},
+                                     {"q4g32", DType::kU8, WeightLayout::kQ4Group, 32},
+                                     {"q4g128", DType::kU8, WeightLayout::kQ4Group, 128}};
+// [rows (outputs), cols (inputs)]: attention projection, FFN up, FFN down.
+constexpr int64_t kShapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
+
+std::vector<uint8_t> StoreWeights(const WeightFormat& f, int64_t rows, int64_t cols) {
   std::mt19937 rng(1);
-  // Small random bit patterns: finite in every dtype.
-  for (size_t i = 0; i < weights.size(); ++i) weights[i] = (i % 2) ? 0x3c : rng() & 0xff;
-  std::vector<float> x(n * cols, 0.5f), y(n * rows);
-  ThreadPool pool(static_cast<int>(state.range(2)));
-  const MatrixView w{dtype, weights.data(), rows, cols};
+  std::uniform_real_distribution<float> dist(-0.1f, 0.1f);
+  std::vector<float> values(rows * cols);
+  for (float& v : values) v = dist(rng);
+  if (f.layout != WeightLayout::kPlain) {
+    return PackMatrix(values.data(), rows, cols, f.layout, f.group_size).value();
+  }
+  std::vector<uint8_t> bytes(rows * cols * DTypeSize(f.dtype));
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    if (f.dtype == DType::kF32) {
+      std::memcpy(&bytes[4 * i], &values[i], 4);
+    } else {
+      const uint16_t h = F32ToBF16(values[i]);
+      std::memcpy(&bytes[2 * i], &h, 2);
+    }
+  }
+  return bytes;
+}
+
+// GEMV (n = 1, decode) is memory-bound: compare bytes/s with the machine's
+// streaming bandwidth. GEMM (n = 128, prefill) is compute-bound: MAC/s.
+void BM_MatMul(benchmark::State& state) {
+  const WeightFormat& f = kFormats[state.range(0)];
+  const int64_t rows = kShapes[state.range(1)][0], cols = kShapes[state.range(1)][1];
+  const int64_t n = state.range(2);
+  const std::vector<uint8_t> weights = StoreWeights(f, rows, cols);
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(n * cols), y(n * rows);
+  for (float& v : x) v = dist(rng);
+  ThreadPool pool(static_cast<int>(state.range(3)));
+  const MatrixView w{f.dtype, weights.data(), rows, cols, f.layout, f.group_size};
   for (auto _ : state) {
     MatMul(w, {.x = x.data(), .n = n, .x_stride = cols, .y = y.data(), .y_stride = rows}, &pool);
     benchmark::DoNotOptimize(y.data());
   }
+  state.SetLabel(fmt::format("{} {}x{} n={}", f.name, rows, cols, n));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(weights.size()));
-  state.counters["tokens/s"] =
-      benchmark::Counter(static_cast<double>(n * state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * n),
+                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MatMul)
-    ->ArgNames({"dtype", "n", "threads"})
-    ->ArgsProduct({{static_cast<int64_t>(DType::kF32), static_cast<int64_t>(DType::kBF16),
-                    static_cast<int64_t>(DType::kF16)},
-                   {1, 64},
-                   {1, 2}})
+    ->ArgNames({"format", "shape", "n", "threads"})
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {0, 1, 2}, {1, 128}, {1, 2}})
     ->UseRealTime();
 
 void BM_Attention(benchmark::State& state) {

@@ -1,6 +1,9 @@
 // AVX3_DL (AVX-512 with VNNI) is generated here as in matmul_quant.cc, so
 // KernelTargetName() reports it when the quantized kernels run on it.
 #define HWY_WANT_AVX3_DL
+// Register tiles are arrays of vectors, which SVE's sizeless vector types
+// cannot form; NEON serves aarch64.
+#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
 #include "kernels/matmul.h"
 
 #include <algorithm>
