@@ -4,8 +4,14 @@
 // The calling thread takes the first chunk itself, so a pool of one thread
 // runs everything inline. ParallelFor calls from several threads are
 // serialised: sessions on one model may share the pool.
+//
+// Decode calls ParallelFor over a hundred times per token, so waking the
+// workers must cost far less than a futex round trip: idle workers spin on a
+// generation counter for a while (kSpin) and only then sleep on a condition
+// variable; the caller likewise spins before sleeping while it waits.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -36,12 +42,14 @@ class ThreadPool {
 
   std::vector<std::thread> workers_;
   std::mutex call_mutex_;  // one ParallelFor at a time
-  std::mutex mutex_;
+  // Bumped once per ParallelFor (and by the destructor): the start signal.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};   // workers still running the current call
+  std::atomic<int> sleepers_{0};  // workers blocked (or about to be) on start_
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;  // guards only the sleeping side of start_ and done_
   std::condition_variable start_;
   std::condition_variable done_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
   const std::function<void(int64_t, int64_t)>* task_ = nullptr;
   std::vector<std::pair<int64_t, int64_t>> chunks_;
 };

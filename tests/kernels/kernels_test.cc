@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -253,6 +255,32 @@ TEST(ThreadPoolTest, CoversRangeOnceInGrainAlignedChunks) {
         8);
     for (auto& h : hits) ASSERT_EQ(h.load(), 1);
   }
+}
+
+// Back-to-back calls (workers spinning), calls after a pause long enough for
+// the workers to fall asleep, and two threads sharing one pool.
+TEST(ThreadPoolTest, ManyCallsSleepsAndConcurrentCallers) {
+  ThreadPool pool(2);
+  const auto run_calls = [&pool](int calls, int64_t count, std::atomic<int64_t>* total) {
+    for (int c = 0; c < calls; ++c) {
+      std::vector<int> hits(count, 0);
+      pool.ParallelFor(count, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) hits[i]++;
+      });
+      for (int64_t i = 0; i < count; ++i) ASSERT_EQ(hits[i], 1) << "call " << c << " item " << i;
+      *total += count;
+    }
+  };
+  std::atomic<int64_t> total = 0;
+  run_calls(20000, 7, &total);
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    run_calls(1, 64, &total);
+  }
+  std::thread other(run_calls, 3000, 33, &total);
+  run_calls(3000, 10, &total);
+  other.join();
+  EXPECT_EQ(total.load(), 20000 * 7 + 3 * 64 + 3000 * 33 + 3000 * 10);
 }
 
 }  // namespace
