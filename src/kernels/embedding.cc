@@ -1,12 +1,18 @@
 #include "kernels/embedding.h"
 
 #include "kernels/convert.h"
+#include "kernels/quantize.h"
 
 namespace lorashare {
 namespace {
 
 template <typename Convert>
 void Lookup(const MatrixView& table, std::span<const int32_t> tokens, float* out, Convert convert) {
+  if (table.layout != WeightLayout::kPlain) {
+    for (size_t t = 0; t < tokens.size(); ++t)
+      DequantizeRow(table, tokens[t], out + t * table.cols);
+    return;
+  }
   const size_t row_bytes = static_cast<size_t>(table.cols) * DTypeSize(table.dtype);
   for (size_t t = 0; t < tokens.size(); ++t) {
     const auto* row = static_cast<const uint8_t*>(table.data) + tokens[t] * row_bytes;

@@ -5,15 +5,22 @@
 namespace lorashare {
 namespace {
 
-MatMulArgs Down(const MatrixView& a, const LoraArgs& args) {
-  return {
-      .x = args.x, .n = args.n, .x_stride = args.x_stride, .y = args.scratch, .y_stride = a.rows};
+int64_t ScratchStride(const LoraArgs& args, int64_t rank) {
+  return args.scratch_stride != 0 ? args.scratch_stride : rank;
 }
 
-MatMulArgs Up(const MatrixView& a, const LoraArgs& args) {
+MatMulArgs Down(const MatrixView& a, const LoraArgs& args) {
+  return {.x = args.x,
+          .n = args.n,
+          .x_stride = args.x_stride,
+          .y = args.scratch,
+          .y_stride = ScratchStride(args, a.rows)};
+}
+
+MatMulArgs Up(const MatrixView& b, const LoraArgs& args) {
   return {.x = args.scratch,
           .n = args.n,
-          .x_stride = a.rows,
+          .x_stride = ScratchStride(args, b.cols),
           .y = args.y,
           .y_stride = args.y_stride,
           .scale = args.scale,
@@ -22,14 +29,22 @@ MatMulArgs Up(const MatrixView& a, const LoraArgs& args) {
 
 }  // namespace
 
-void Lora(const MatrixView& a, const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {
+void LoraDown(const MatrixView& a, const LoraArgs& args, ThreadPool* pool) {
   MatMul(a, Down(a, args), pool);
-  MatMul(b, Up(a, args), pool);
+}
+
+void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {
+  MatMul(b, Up(b, args), pool);
+}
+
+void Lora(const MatrixView& a, const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {
+  LoraDown(a, args, pool);
+  LoraUp(b, args, pool);
 }
 
 void LoraReference(const MatrixView& a, const MatrixView& b, const LoraArgs& args) {
   MatMulReference(a, Down(a, args));
-  MatMulReference(b, Up(a, args));
+  MatMulReference(b, Up(b, args));
 }
 
 }  // namespace lorashare

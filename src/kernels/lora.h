@@ -1,6 +1,11 @@
 // LoRA, unfused: y += scale * (x A^T) B^T, with A (rank, in) and B (out, rank)
-// in any matmul dtype. The scale is folded into the second product, so the
-// frozen W x is never touched and nothing is merged.
+// in any plain matmul dtype. The scale is folded into the second product, so
+// the frozen W x is never touched and nothing is merged.
+//
+// The two products are separate calls so that LoRA layers reading one input
+// (q and v read the same normed x) can share the first: with their A matrices
+// stacked, one LoraDown over x fills every member's columns of the scratch,
+// then each member's LoraUp reads its own columns.
 #pragma once
 
 #include <cstdint>
@@ -17,9 +22,15 @@ struct LoraArgs {
   int64_t y_stride = 0;
   int64_t n = 0;
   float scale = 1.0f;
-  float* scratch = nullptr;  // [n, rank]
+  float* scratch = nullptr;    // t = x A^T: [n, rank], rows scratch_stride apart
+  int64_t scratch_stride = 0;  // 0: the rank (a scratch of its own)
 };
 
+// scratch = x A^T.
+void LoraDown(const MatrixView& a, const LoraArgs& args, ThreadPool* pool);
+// y += scale * scratch B^T (B's rank columns of the scratch).
+void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool);
+// Both.
 void Lora(const MatrixView& a, const MatrixView& b, const LoraArgs& args, ThreadPool* pool);
 void LoraReference(const MatrixView& a, const MatrixView& b, const LoraArgs& args);
 

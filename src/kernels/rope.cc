@@ -13,19 +13,20 @@ HWY_BEFORE_NAMESPACE();
 namespace lorashare {
 namespace HWY_NAMESPACE {
 
+// `a.cos` and `a.sin` set.
 void RopeTarget(const RopeFrequencies& freqs, const RopeArgs& a) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const int64_t half = freqs.head_dim() / 2;
-  std::vector<float> cos(half), sin(half);
   for (int64_t t = 0; t < a.n; ++t) {
-    freqs.Angles(a.start_position + t, cos.data(), sin.data());
+    const float* cos = a.cos + t * half;
+    const float* sin = a.sin + t * half;
     for (int64_t h = 0; h < a.n_heads; ++h) {
       float* x1 = a.x + (t * a.n_heads + h) * freqs.head_dim();
       float* x2 = x1 + half;
       int64_t i = 0;
       for (; i + lanes <= half; i += lanes) {
-        const VF c = hn::LoadU(df, cos.data() + i), s = hn::LoadU(df, sin.data() + i);
+        const VF c = hn::LoadU(df, cos + i), s = hn::LoadU(df, sin + i);
         const VF v1 = hn::LoadU(df, x1 + i), v2 = hn::LoadU(df, x2 + i);
         hn::StoreU(hn::NegMulAdd(v2, s, hn::Mul(v1, c)), df, x1 + i);
         hn::StoreU(hn::MulAdd(v1, s, hn::Mul(v2, c)), df, x2 + i);
@@ -77,7 +78,16 @@ void RopeFrequencies::Angles(int64_t position, float* cos_out, float* sin_out) c
 }
 
 void Rope(const RopeFrequencies& freqs, const RopeArgs& args) {
-  HWY_DYNAMIC_DISPATCH(RopeTarget)(freqs, args);
+  if (args.cos != nullptr) return HWY_DYNAMIC_DISPATCH(RopeTarget)(freqs, args);
+  const int64_t half = freqs.head_dim() / 2;
+  std::vector<float> cos(args.n * half), sin(args.n * half);
+  for (int64_t t = 0; t < args.n; ++t) {
+    freqs.Angles(args.start_position + t, cos.data() + t * half, sin.data() + t * half);
+  }
+  RopeArgs with_angles = args;
+  with_angles.cos = cos.data();
+  with_angles.sin = sin.data();
+  HWY_DYNAMIC_DISPATCH(RopeTarget)(freqs, with_angles);
 }
 
 void RopeReference(const RopeFrequencies& freqs, const RopeArgs& a) {

@@ -32,6 +32,11 @@ struct RopeArgs {
   int64_t n = 0;
   int64_t n_heads = 0;
   int64_t start_position = 0;  // token t is at start_position + t
+  // Token t's angles, RopeFrequencies::Angles(start_position + t) at
+  // [t * head_dim / 2, ...). A forward pass computes them once for every
+  // layer; null: Rope computes them itself.
+  const float* cos = nullptr;
+  const float* sin = nullptr;
 };
 
 void Rope(const RopeFrequencies& freqs, const RopeArgs& args);

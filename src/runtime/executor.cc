@@ -22,9 +22,25 @@ std::span<const float> Executor::Run(std::span<const int32_t> tokens, int32_t po
     buffers_.lora_scratch.resize(plan_.max_lora_rank * n_);
     buffers_.rows = n_;
   }
+  ComputeRopeAngles();
   for (const LoadedModel::Step& step : model_.steps()) RunStep(step, tokens);
   const int32_t out = model_.spec().output_value;
   return {Value(out) + (Rows(out) - 1) * Width(out), static_cast<size_t>(Width(out))};
+}
+
+void Executor::ComputeRopeAngles() {
+  const auto& ropes = model_.ropes();
+  buffers_.rope_cos.resize(ropes.size());
+  buffers_.rope_sin.resize(ropes.size());
+  for (size_t r = 0; r < ropes.size(); ++r) {
+    const int64_t half = ropes[r]->head_dim() / 2;
+    buffers_.rope_cos[r].resize(n_ * half);
+    buffers_.rope_sin[r].resize(n_ * half);
+    for (int64_t t = 0; t < n_; ++t) {
+      ropes[r]->Angles(position_ + t, buffers_.rope_cos[r].data() + t * half,
+                       buffers_.rope_sin[r].data() + t * half);
+    }
+  }
 }
 
 void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> tokens) {
@@ -52,18 +68,14 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
                      .y_stride = width},
                     model_.pool());
     case OpCode::kLora:
-      return Lora(step.weights[0], step.weights[1],
-                  {.x = Value(ins.inputs[0]),
-                   .x_stride = Width(ins.inputs[0]),
-                   .y = y,
-                   .y_stride = width,
-                   .n = rows,
-                   .scale = ins.float_args[0],
-                   .scratch = buffers_.lora_scratch.data()},
-                  model_.pool());
+      return RunLora(step);
     case OpCode::kRope:
-      return Rope(*step.rope,
-                  {.x = y, .n = rows, .n_heads = ins.int_args[0], .start_position = position_});
+      return Rope(*model_.ropes()[step.rope], {.x = y,
+                                               .n = rows,
+                                               .n_heads = ins.int_args[0],
+                                               .start_position = position_,
+                                               .cos = buffers_.rope_cos[step.rope].data(),
+                                               .sin = buffers_.rope_sin[step.rope].data()});
     case OpCode::kAttention:
       return RunAttention(ins, step.kv_cache);
     case OpCode::kSwiGlu:
@@ -76,15 +88,34 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
   }
 }
 
+// The group's first member computes every member's x A^T (the A matrices
+// stacked, see LoraGroup); each member adds its own B product.
+void Executor::RunLora(const LoadedModel::Step& step) {
+  const InstructionSpec& ins = *step.instruction;
+  const LoraArgs args{.x = Value(ins.inputs[0]),
+                      .x_stride = Width(ins.inputs[0]),
+                      .y = Value(ins.outputs[0]),
+                      .y_stride = Width(ins.outputs[0]),
+                      .n = Rows(ins.outputs[0]),
+                      .scale = ins.float_args[0],
+                      .scratch = buffers_.lora_scratch.data() + step.lora_offset,
+                      .scratch_stride = step.lora_stride};
+  if (step.weights[0].data != nullptr) LoraDown(step.weights[0], args, model_.pool());
+  LoraUp(step.weights[1], args, model_.pool());
+}
+
 void Executor::RunAttention(const InstructionSpec& ins, int32_t cache) {
   const int64_t kv_width = plan_.kv_width[cache];
-  float* k_cache = buffers_.k_cache[cache].get();
-  float* v_cache = buffers_.v_cache[cache].get();
-  std::memcpy(k_cache + position_ * kv_width, Value(ins.inputs[1]), n_ * kv_width * sizeof(float));
-  std::memcpy(v_cache + position_ * kv_width, Value(ins.inputs[2]), n_ * kv_width * sizeof(float));
+  const DType kv_type = model_.kv_type();
+  uint8_t* k_cache = buffers_.k_cache[cache].get();
+  uint8_t* v_cache = buffers_.v_cache[cache].get();
+  const size_t row_bytes = kv_width * DTypeSize(kv_type);
+  StoreKvRows(Value(ins.inputs[1]), n_ * kv_width, kv_type, k_cache + position_ * row_bytes);
+  StoreKvRows(Value(ins.inputs[2]), n_ * kv_width, kv_type, v_cache + position_ * row_bytes);
   Attention({.q = Value(ins.inputs[0]),
              .k_cache = k_cache,
              .v_cache = v_cache,
+             .kv_dtype = kv_type,
              .out = Value(ins.outputs[0]),
              .n = n_,
              .start_position = position_,

@@ -14,12 +14,16 @@
 namespace lorashare {
 
 // What a session owns: scratch slots (sized by the plan for the largest batch
-// so far), one KV cache per ATTENTION instruction, and LoRA scratch.
+// so far), one KV cache per ATTENTION instruction, LoRA scratch, and the RoPE
+// angles of the current batch's positions (one table per model rope,
+// computed once per pass and read by every layer).
 struct SessionBuffers {
   std::vector<std::vector<float>> slots;
-  std::vector<std::unique_ptr<float[]>> k_cache, v_cache;  // [capacity, kv_width] each
+  // [capacity, kv_width] each, in the model's kv_type.
+  std::vector<std::unique_ptr<uint8_t[]>> k_cache, v_cache;
   std::vector<float> lora_scratch;
-  int64_t rows = 0;  // batch size the slots hold
+  std::vector<std::vector<float>> rope_cos, rope_sin;  // [rows, head_dim / 2]
+  int64_t rows = 0;                                    // batch size the slots hold
 };
 
 class Executor {
@@ -35,7 +39,9 @@ class Executor {
   float* Value(int32_t value) { return buffers_.slots[plan_.values[value].slot].data(); }
   int64_t Rows(int32_t value) const { return plan_.values[value].one_row ? 1 : n_; }
   int64_t Width(int32_t value) const { return plan_.values[value].width; }
+  void ComputeRopeAngles();
   void RunStep(const LoadedModel::Step& step, std::span<const int32_t> tokens);
+  void RunLora(const LoadedModel::Step& step);
   void RunAttention(const InstructionSpec& ins, int32_t cache);
 
   const LoadedModel& model_;

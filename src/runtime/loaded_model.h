@@ -27,9 +27,12 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
   // One instruction with its operands bound.
   struct Step {
     const InstructionSpec* instruction = nullptr;
-    MatrixView weights[2];
-    const RopeFrequencies* rope = nullptr;
-    int32_t kv_cache = -1;  // ATTENTION: index into the session's KV caches
+    MatrixView weights[2];    // LORA: A (stacked for the group; empty when
+                              // an earlier member computes it) and B
+    int32_t rope = -1;        // ROPE: index into ropes()
+    int32_t kv_cache = -1;    // ATTENTION: index into the session's KV caches
+    int64_t lora_offset = 0;  // LORA: first scratch column of this member
+    int64_t lora_stride = 0;  // LORA: scratch columns (the group's rank)
   };
 
   static Result<std::shared_ptr<LoadedModel>> Create(
@@ -44,28 +47,40 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
 
   const ExecutionPlan& plan() const { return plan_; }
   const std::vector<Step>& steps() const { return steps_; }
+  // One table of frequencies per head_dim the program rotates.
+  const std::vector<std::unique_ptr<RopeFrequencies>>& ropes() const { return ropes_; }
+  DType kv_type() const { return kv_type_; }
   ThreadPool* pool() const { return pool_.get(); }
 
  private:
-  LoadedModel(std::shared_ptr<const ProgramFile> program, ExecutionPlan plan, int threads)
+  LoadedModel(std::shared_ptr<const ProgramFile> program, ExecutionPlan plan,
+              const ModelOptions& options)
       : program_(std::move(program)),
         plan_(std::move(plan)),
-        pool_(std::make_unique<ThreadPool>(threads)) {}
+        pool_(std::make_unique<ThreadPool>(options.threads)),
+        kv_type_(options.kv_type) {}
 
   Status Bind(const DataMap& data, const ModelOptions& options);
   Result<std::shared_ptr<const Weight>> BindTensor(int32_t index, KernelFormat format,
                                                    const DataMap& data,
                                                    const ModelOptions& options);
   Result<WeightSource> SourceOf(const TensorSpec& tensor, const DataMap& data) const;
-  const RopeFrequencies* RopeFor(int64_t head_dim);
+  Status StackLoraA(const LoraGroup& group, const DataMap& data);
+  void CountOwnBytes(int32_t index);
+  int32_t RopeFor(int64_t head_dim);
 
   std::shared_ptr<const ProgramFile> program_;
   std::vector<std::shared_ptr<const PtdFile>> files_;
   ExecutionPlan plan_;
   std::unique_ptr<ThreadPool> pool_;
   std::map<std::pair<int32_t, KernelFormat>, std::shared_ptr<const Weight>> weights_;
-  std::map<int64_t, std::unique_ptr<RopeFrequencies>> ropes_;  // by head_dim
+  // LoRA A matrices of groups stacked into one buffer each (adapter-owned),
+  // and where each A tensor lies in them.
+  std::vector<std::unique_ptr<Weight>> lora_stacks_;
+  std::map<int32_t, const void*> stacked_;
+  std::vector<std::unique_ptr<RopeFrequencies>> ropes_;
   std::vector<Step> steps_;
+  DType kv_type_;
   uint64_t adapter_bytes_ = 0;
 };
 

@@ -2,7 +2,12 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
+
+#include "kernels/attention.h"
+#include "kernels/convert.h"
 
 #include "runtime/data_files.h"
 #include "runtime/loaded_model.h"
@@ -11,18 +16,23 @@
 namespace lorashare {
 namespace {
 
-KernelFormat FormatFor(OpCode op, DType stored) {
+KernelFormat FormatFor(OpCode op, const TensorSpec& tensor) {
+  // Packed blobs are consumed as stored by the embedding lookup and the
+  // matmul alike, so a table tied to the output layer is one cache entry.
+  if (tensor.layout != WeightLayout::kPlain) return KernelFormat::kAsStored;
   switch (op) {
     case OpCode::kEmbedding:
       return KernelFormat::kAsStored;  // the lookup widens rows of any dtype
     case OpCode::kRmsNorm:
       return KernelFormat::kF32;
     default:
-      return MatMulTakesDType(stored) ? KernelFormat::kAsStored : KernelFormat::kF32;
+      return MatMulTakesDType(tensor.dtype) ? KernelFormat::kAsStored : KernelFormat::kF32;
   }
 }
 
-// Checks that nbytes == product(shape) * element size, without overflow.
+// Checks that every dimension is positive and, for plain tensors, that
+// nbytes == product(shape) * element size, without overflow (the program
+// file checked packed tensors' bytes against their layout's geometry).
 Status CheckTensorSize(const TensorSpec& tensor, const std::string& program) {
   uint64_t count = 1;
   for (int64_t dim : tensor.shape) {
@@ -33,19 +43,16 @@ Status CheckTensorSize(const TensorSpec& tensor, const std::string& program) {
     }
     count *= static_cast<uint64_t>(dim);
   }
-  if (count * DTypeSize(tensor.dtype) != tensor.nbytes) {
+  if (tensor.layout == WeightLayout::kPlain && count * DTypeSize(tensor.dtype) != tensor.nbytes) {
     return MakeError(ErrorCode::kCorrupt, "{}: tensor '{}' of shape [{}] {} records {} bytes",
                      program, tensor.name, fmt::join(tensor.shape, ", "), DTypeName(tensor.dtype),
                      tensor.nbytes);
   }
-  if (tensor.layout != WeightLayout::kPlain) {
-    return MakeError(ErrorCode::kUnsupported, "{}: tensor '{}' has a layout this build cannot run",
-                     program, tensor.name);
-  }
   return OkStatus();
 }
 
-// The data file's own description of a blob, when it has one, must agree.
+// The data file's own description of a blob, when it has one, must agree. A
+// packed blob is described as u8 [nbytes] (the file knows bytes, not layouts).
 Status CheckLayout(const TensorSpec& tensor, const PtdFile& file, const PtdEntry& entry) {
   if (entry.size != tensor.nbytes) {
     return MakeError(ErrorCode::kMismatch, "{}: key '{}' (tensor '{}') holds {} bytes, expected {}",
@@ -56,7 +63,10 @@ Status CheckLayout(const TensorSpec& tensor, const PtdFile& file, const PtdEntry
   const std::vector<int64_t> sizes(layout.sizes.begin(), layout.sizes.end());
   bool identity_order = true;
   for (size_t i = 0; i < layout.dim_order.size(); ++i) identity_order &= layout.dim_order[i] == i;
-  if (layout.dtype != tensor.dtype || sizes != tensor.shape || !identity_order) {
+  const std::vector<int64_t> want = tensor.layout == WeightLayout::kPlain
+                                        ? tensor.shape
+                                        : std::vector<int64_t>{static_cast<int64_t>(tensor.nbytes)};
+  if (layout.dtype != tensor.dtype || sizes != want || !identity_order) {
     return MakeError(ErrorCode::kMismatch,
                      "{}: key '{}' is {} [{}] (dim order [{}]), but tensor '{}' expects {} [{}]",
                      file.path(), entry.key, DTypeName(layout.dtype), fmt::join(sizes, ", "),
@@ -73,6 +83,10 @@ Model::~Model() = default;
 Result<std::shared_ptr<const Model>> Model::Load(const std::string& program_path,
                                                  const std::vector<std::string>& data_paths,
                                                  const ModelOptions& options) {
+  if (!KvCacheTakesDType(options.kv_type)) {
+    return MakeError(ErrorCode::kInvalidArgument, "{}: KV cache type {} is not f32 or f16",
+                     program_path, DTypeName(options.kv_type));
+  }
   LS_ASSIGN_OR_RETURN(auto program, ProgramFile::Open(program_path));
   LS_RETURN_IF_ERROR(program->spec().model.Validate(program_path));
   LS_ASSIGN_OR_RETURN(auto files, OpenDataFiles(program_path, program->spec(), data_paths));
@@ -85,8 +99,7 @@ Result<std::shared_ptr<const Model>> Model::Load(const std::string& program_path
 Result<std::shared_ptr<LoadedModel>> LoadedModel::Create(
     std::shared_ptr<const ProgramFile> program, std::vector<std::shared_ptr<const PtdFile>> files,
     ExecutionPlan plan, const ModelOptions& options) {
-  std::shared_ptr<LoadedModel> model(
-      new LoadedModel(std::move(program), std::move(plan), options.threads));
+  std::shared_ptr<LoadedModel> model(new LoadedModel(std::move(program), std::move(plan), options));
   DataMap data;
   for (const auto& file : files) {
     auto added = data.Add(file);
@@ -104,18 +117,77 @@ Status LoadedModel::Bind(const DataMap& data, const ModelOptions& options) {
     Step step;
     step.instruction = &instruction;
     step.kv_cache = plan_.kv_cache_of_instruction[i];
+    const int32_t group = plan_.lora_group_of_instruction[i];
+    const bool stacked = group >= 0 && plan_.lora_groups[group].instructions.size() > 1;
     for (size_t k = 0; k < instruction.tensors.size(); ++k) {
+      if (stacked && k == 0) continue;  // bound by StackLoraA below
       const int32_t index = instruction.tensors[k];
       const TensorSpec& tensor = spec.tensors[index];
-      LS_ASSIGN_OR_RETURN(
-          auto weight, BindTensor(index, FormatFor(instruction.op, tensor.dtype), data, options));
+      LS_ASSIGN_OR_RETURN(auto weight,
+                          BindTensor(index, FormatFor(instruction.op, tensor), data, options));
       const int64_t cols = tensor.shape.size() > 1 ? tensor.shape[1] : 1;
-      step.weights[k] = {weight->dtype(), weight->data(), tensor.shape[0], cols};
+      step.weights[k] = {weight->dtype(), weight->data(),   tensor.shape[0], cols,
+                         tensor.layout,   tensor.group_size};
+    }
+    if (group >= 0) {
+      const LoraGroup& g = plan_.lora_groups[group];
+      const auto member = std::find(g.instructions.begin(), g.instructions.end(), i);
+      step.lora_offset = g.offsets[member - g.instructions.begin()];
+      step.lora_stride = g.rank;
     }
     if (instruction.op == OpCode::kRope) step.rope = RopeFor(instruction.int_args[1]);
     steps_.push_back(step);
   }
+  for (const LoraGroup& group : plan_.lora_groups) {
+    if (group.instructions.size() > 1) LS_RETURN_IF_ERROR(StackLoraA(group, data));
+  }
   return OkStatus();
+}
+
+// One buffer [sum of ranks, in] holding the group's A matrices in order, in
+// their common dtype (f32 when they differ). The sources are read once and
+// their pages released, so A is resident once.
+Status LoadedModel::StackLoraA(const LoraGroup& group, const DataMap& data) {
+  const ProgramSpec& spec = program_->spec();
+  auto a_index = [&](int32_t instruction) { return spec.instructions[instruction].tensors[0]; };
+  const TensorSpec& first = spec.tensors[a_index(group.instructions[0])];
+  DType dtype = first.dtype;
+  for (int32_t i : group.instructions) {
+    if (spec.tensors[a_index(i)].dtype != dtype || !MatMulTakesDType(dtype)) dtype = DType::kF32;
+  }
+  const int64_t cols = first.shape[1];
+  const uint64_t row_bytes = cols * DTypeSize(dtype);
+  auto stack = Weight::Allocate(dtype, group.rank * row_bytes);
+  for (size_t m = 0; m < group.instructions.size(); ++m) {
+    const int32_t index = a_index(group.instructions[m]);
+    LS_ASSIGN_OR_RETURN(WeightSource source, SourceOf(spec.tensors[index], data));
+    uint8_t* dst = stack->mutable_data() + group.offsets[m] * row_bytes;
+    if (source.dtype == dtype) {
+      std::memcpy(dst, source.bytes.data(), source.bytes.size());
+    } else {
+      ConvertToF32Reference(source.dtype, source.bytes.data(),
+                            source.bytes.size() / DTypeSize(source.dtype),
+                            reinterpret_cast<float*>(dst));
+    }
+    if (source.mapping != nullptr) {
+      source.mapping->ReleasePages(source.bytes.data() - source.mapping->bytes().data(),
+                                   source.bytes.size());
+    }
+    CountOwnBytes(index);
+    stacked_.emplace(index, dst);
+  }
+  steps_[group.instructions[0]].weights[0] = {dtype, stack->data(), group.rank, cols};
+  lora_stacks_.push_back(std::move(stack));
+  return OkStatus();
+}
+
+// Adds the tensor's bytes to adapter_bytes() on its first binding when it
+// belongs to this program (inline, or from an adapter data file).
+void LoadedModel::CountOwnBytes(int32_t index) {
+  const TensorSpec& tensor = spec().tensors[index];
+  const bool own =
+      tensor.is_inline() || spec().data_files[tensor.data_file].role == DataRole::kAdapter;
+  if (own && WeightData(index) == nullptr) adapter_bytes_ += tensor.nbytes;
 }
 
 Result<std::shared_ptr<const Weight>> LoadedModel::BindTensor(int32_t index, KernelFormat format,
@@ -124,7 +196,6 @@ Result<std::shared_ptr<const Weight>> LoadedModel::BindTensor(int32_t index, Ker
   const TensorSpec& tensor = spec().tensors[index];
   const auto key = std::make_pair(index, CanonicalFormat(format, tensor.dtype));
   if (auto it = weights_.find(key); it != weights_.end()) return it->second;
-  const bool first_use = WeightData(index) == nullptr;
   LS_ASSIGN_OR_RETURN(WeightSource source, SourceOf(tensor, data));
   std::shared_ptr<const Weight> weight;
   if (options.share_weights && !tensor.is_inline()) {
@@ -133,9 +204,7 @@ Result<std::shared_ptr<const Weight>> LoadedModel::BindTensor(int32_t index, Ker
     // Inline tensors belong to this program; without sharing everything is a private copy.
     weight = Weight::Make(source, format, !options.share_weights);
   }
-  const bool own =
-      tensor.is_inline() || spec().data_files[tensor.data_file].role == DataRole::kAdapter;
-  if (own && first_use) adapter_bytes_ += tensor.nbytes;
+  CountOwnBytes(index);
   weights_.emplace(key, weight);
   return weight;
 }
@@ -143,13 +212,14 @@ Result<std::shared_ptr<const Weight>> LoadedModel::BindTensor(int32_t index, Ker
 Result<WeightSource> LoadedModel::SourceOf(const TensorSpec& tensor, const DataMap& data) const {
   const std::string& path = program_->path();
   LS_RETURN_IF_ERROR(CheckTensorSize(tensor, path));
+  const uint64_t alignment = tensor.layout == WeightLayout::kPlain ? 0 : kPackedSectionAlignment;
   if (tensor.is_inline()) {
     const auto bytes = program_->InlineBytes(tensor);
     if (bytes.size() != tensor.nbytes) {
       return MakeError(ErrorCode::kCorrupt, "{}: inline tensor '{}' has {} bytes, expected {}",
                        path, tensor.name, bytes.size(), tensor.nbytes);
     }
-    return WeightSource{bytes, tensor.dtype, program_, nullptr};
+    return WeightSource{bytes, tensor.dtype, program_, nullptr, alignment};
   }
   if (tensor.data_file < 0 || static_cast<size_t>(tensor.data_file) >= spec().data_files.size()) {
     return MakeError(ErrorCode::kCorrupt, "{}: tensor '{}' names data file {} of {}", path,
@@ -163,27 +233,29 @@ Result<WeightSource> LoadedModel::SourceOf(const TensorSpec& tensor, const DataM
   }
   LS_RETURN_IF_ERROR(CheckLayout(tensor, *found.file, *found.entry));
   return WeightSource{found.file->Bytes(*found.entry), tensor.dtype, found.file->shared_mapping(),
-                      &found.file->mapping()};
+                      &found.file->mapping(), alignment};
 }
 
-const RopeFrequencies* LoadedModel::RopeFor(int64_t head_dim) {
-  auto& rope = ropes_[head_dim];
-  if (!rope) {
-    const ModelConfig& model = spec().model;
-    rope = std::make_unique<RopeFrequencies>(head_dim, model.rope_theta, model.rope_scaling);
+int32_t LoadedModel::RopeFor(int64_t head_dim) {
+  for (size_t r = 0; r < ropes_.size(); ++r) {
+    if (ropes_[r]->head_dim() == head_dim) return static_cast<int32_t>(r);
   }
-  return rope.get();
+  const ModelConfig& model = spec().model;
+  ropes_.push_back(
+      std::make_unique<RopeFrequencies>(head_dim, model.rope_theta, model.rope_scaling));
+  return static_cast<int32_t>(ropes_.size() - 1);
 }
 
 const void* LoadedModel::WeightData(int32_t tensor) const {
+  if (auto stacked = stacked_.find(tensor); stacked != stacked_.end()) return stacked->second;
   auto it = weights_.lower_bound({tensor, KernelFormat::kAsStored});
   return it != weights_.end() && it->first.first == tensor ? it->second->data() : nullptr;
 }
 
 uint64_t LoadedModel::KvCacheBytes(int32_t max_seq_len) const {
-  uint64_t floats = 0;
-  for (int64_t width : plan_.kv_width) floats += 2 * static_cast<uint64_t>(width) * max_seq_len;
-  return floats * sizeof(float);
+  uint64_t elements = 0;
+  for (int64_t width : plan_.kv_width) elements += 2 * static_cast<uint64_t>(width) * max_seq_len;
+  return elements * DTypeSize(kv_type_);
 }
 
 }  // namespace lorashare

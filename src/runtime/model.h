@@ -26,6 +26,9 @@ struct ModelOptions {
   bool share_weights = true;
   // Worker threads for kernels; 0 = one per core.
   int threads = 0;
+  // Element type of the sessions' KV caches: f32, or f16 (half the memory and
+  // the bytes attention reads; keys and values rounded to f16).
+  DType kv_type = DType::kF32;
 };
 
 class Model {
@@ -44,7 +47,8 @@ class Model {
   // Bytes of the KV cache a session of `max_seq_len` tokens allocates.
   virtual uint64_t KvCacheBytes(int32_t max_seq_len) const = 0;
   // The bytes the kernels read for spec().tensors[tensor] (null if no
-  // instruction uses it): equal pointers in two models mean one shared copy.
+  // instruction uses it): equal pointers in two models mean one shared copy;
+  // a pointer into the .ptd's mapping means the tensor is used in place.
   virtual const void* WeightData(int32_t tensor) const = 0;
 
   // A new conversation with room for `max_seq_len` tokens (<= max_context).

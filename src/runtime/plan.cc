@@ -79,6 +79,7 @@ class Planner {
     }
     last_use_[out] = std::numeric_limits<int>::max();
     AssignSlots();
+    GroupLoras();
     return std::move(plan_);
   }
 
@@ -102,6 +103,16 @@ class Planner {
     if (tensor.shape != want) {
       return Fail(index, "tensor '{}' has shape [{}], expected [{}]", tensor.name,
                   fmt::join(tensor.shape, ", "), fmt::join(want, ", "));
+    }
+    return OkStatus();
+  }
+
+  // Norm weights and LoRA matrices are small and read as plain floats.
+  Status ExpectPlain(int index, const InstructionSpec& ins, size_t i) const {
+    const TensorSpec& tensor = spec_.tensors[ins.tensors[i]];
+    if (tensor.layout != WeightLayout::kPlain) {
+      return Fail(index, "tensor '{}' has packed layout {}; this instruction takes plain tensors",
+                  tensor.name, WeightLayoutName(tensor.layout, tensor.group_size));
     }
     return OkStatus();
   }
@@ -185,6 +196,7 @@ class Planner {
         }
         if (!(ins.float_args[0] > 0))
           return Fail(index, "eps {} is not positive", ins.float_args[0]);
+        LS_RETURN_IF_ERROR(ExpectPlain(index, ins, 0));
         return ExpectShape(index, ins, 0, {group});
       }
       case OpCode::kLinear:
@@ -194,7 +206,8 @@ class Planner {
           return Fail(index, "LoRA A must be (rank, in)");
         }
         const int64_t rank = Shape(ins, 0)[0];
-        plan_.max_lora_rank = std::max(plan_.max_lora_rank, rank);
+        LS_RETURN_IF_ERROR(ExpectPlain(index, ins, 0));
+        LS_RETURN_IF_ERROR(ExpectPlain(index, ins, 1));
         LS_RETURN_IF_ERROR(ExpectShape(index, ins, 0, {rank, in}));
         return ExpectShape(index, ins, 1, {out, rank});
       }
@@ -265,6 +278,29 @@ class Planner {
       int64_t& width =
           value.one_row ? plan_.slots[slot].one_row_width : plan_.slots[slot].width_per_row;
       width = std::max<int64_t>(width, value.width);
+    }
+  }
+
+  // See LoraGroup: a group stays open for LORA instructions on its input
+  // until something writes that input or a LORA on another input starts.
+  void GroupLoras() {
+    plan_.lora_group_of_instruction.assign(spec_.instructions.size(), -1);
+    int32_t open_input = -1;
+    for (size_t i = 0; i < spec_.instructions.size(); ++i) {
+      const InstructionSpec& ins = spec_.instructions[i];
+      if (ins.op == OpCode::kLora) {
+        if (ins.inputs[0] != open_input) {
+          plan_.lora_groups.emplace_back();
+          open_input = ins.inputs[0];
+        }
+        LoraGroup& group = plan_.lora_groups.back();
+        group.instructions.push_back(static_cast<int32_t>(i));
+        group.offsets.push_back(group.rank);
+        group.rank += Shape(ins, 0)[0];
+        plan_.max_lora_rank = std::max(plan_.max_lora_rank, group.rank);
+        plan_.lora_group_of_instruction[i] = static_cast<int32_t>(plan_.lora_groups.size() - 1);
+      }
+      if (ins.outputs[0] == open_input) open_input = -1;
     }
   }
 

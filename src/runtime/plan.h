@@ -6,7 +6,8 @@
 // cache is appended once per pass, so the executor needs no checks of its own.
 // Layout: values whose lifetimes do not overlap share a scratch slot, and
 // values after LAST_TOKEN hold one row (the logits never take a row per
-// prompt token).
+// prompt token). LORA instructions that read one input (q and v read the same
+// normed x) are grouped so their A products run as one matmul.
 #pragma once
 
 #include <algorithm>
@@ -32,6 +33,17 @@ struct PlannedSlot {
   int64_t Floats(int64_t rows) const { return std::max(width_per_row * rows, one_row_width); }
 };
 
+// LORA instructions that read the same input value, with nothing writing it
+// in between and no other LORA interleaved: their A matrices are stacked at
+// load, the first member computes x [A_1; A_2; ...]^T for all of them in one
+// pass over x, and each member then adds its B product from its own columns
+// of that scratch. Groups do not overlap, so they share one scratch buffer.
+struct LoraGroup {
+  std::vector<int32_t> instructions;  // program order
+  std::vector<int64_t> offsets;       // each member's first scratch column
+  int64_t rank = 0;                   // sum of the members' ranks
+};
+
 struct ExecutionPlan {
   std::vector<PlannedValue> values;  // by value index
   std::vector<PlannedSlot> slots;
@@ -39,7 +51,9 @@ struct ExecutionPlan {
   // n_kv_heads * head_dim, and which cache each instruction uses (-1: none).
   std::vector<int64_t> kv_width;
   std::vector<int32_t> kv_cache_of_instruction;
-  int64_t max_lora_rank = 0;
+  std::vector<LoraGroup> lora_groups;
+  std::vector<int32_t> lora_group_of_instruction;  // -1: not a LORA
+  int64_t max_lora_rank = 0;                       // widest group: scratch columns
 };
 
 // `source` names the program in errors.

@@ -23,10 +23,12 @@ class LoadedSession final : public Session {
 
   // Reserves the KV cache; false when the system refuses the memory.
   bool AllocateKvCache() {
+    const size_t element = DTypeSize(model_->kv_type());
     for (int64_t width : model_->plan().kv_width) {
       // Uninitialised: pages become resident only as the conversation grows.
-      buffers_.k_cache.emplace_back(new (std::nothrow) float[width * capacity_]);
-      buffers_.v_cache.emplace_back(new (std::nothrow) float[width * capacity_]);
+      const size_t bytes = width * capacity_ * element;
+      buffers_.k_cache.emplace_back(new (std::nothrow) uint8_t[bytes]);
+      buffers_.v_cache.emplace_back(new (std::nothrow) uint8_t[bytes]);
       if (!buffers_.k_cache.back() || !buffers_.v_cache.back()) return false;
     }
     return true;

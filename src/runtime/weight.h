@@ -4,7 +4,9 @@
 // When the kernels take the stored element type, the weight is a view into
 // the mapped file (zero copies; the page cache shares it between processes).
 // Otherwise it is converted once into memory, and the source pages in the
-// mapping are released so the tensor is not resident twice.
+// mapping are released so the tensor is not resident twice. Packed quantized
+// blobs (format/weight_layout.h) are always used as stored: in place when
+// their start is aligned for the kernels, else copied to aligned memory.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +21,7 @@ namespace lorashare {
 
 // The form a kernel wants a tensor in.
 enum class KernelFormat : uint8_t {
-  kAsStored = 0,  // the stored element type (matmul f32/bf16/f16, embedding tables)
+  kAsStored = 0,  // the stored bytes (matmul f32/bf16/f16, packed blobs, embedding tables)
   kF32 = 1,       // widened to f32 (norm weights; matmul weights of other types)
 };
 
@@ -28,6 +30,9 @@ struct WeightSource {
   DType dtype = DType::kF32;
   std::shared_ptr<const void> owner;    // keeps `bytes` valid (a mapping)
   const MappedFile* mapping = nullptr;  // set: release these pages after a copy
+  // Start alignment the kernels need to use the bytes in place; 0 = the
+  // element size (packed blobs need kPackedSectionAlignment).
+  uint64_t alignment = 0;
 };
 
 class Weight {
@@ -42,6 +47,10 @@ class Weight {
   // `private_copy` is false; otherwise a copy in `format`.
   static std::unique_ptr<Weight> Make(const WeightSource& source, KernelFormat format,
                                       bool private_copy);
+  // `nbytes` of fresh memory, aligned to kPackedSectionAlignment, that the
+  // caller fills before sharing the weight (e.g. LoRA A matrices stacked).
+  static std::unique_ptr<Weight> Allocate(DType dtype, uint64_t nbytes);
+  uint8_t* mutable_data() { return storage_.get(); }
 
  private:
   Weight() = default;
@@ -50,7 +59,10 @@ class Weight {
   const void* data_ = nullptr;
   uint64_t nbytes_ = 0;
   std::shared_ptr<const void> owner_;
-  std::unique_ptr<uint8_t[]> storage_;
+  struct AlignedDelete {
+    void operator()(uint8_t* p) const;
+  };
+  std::unique_ptr<uint8_t[], AlignedDelete> storage_;
 };
 
 // A format is redundant when the stored type already is it; using one name

@@ -28,6 +28,7 @@ struct DemoFlags {
   GenerationConfig generation{.seq_len = 128};
   int threads = 0;
   bool no_weight_sharing = false;
+  DType kv_type = DType::kF32;
 };
 
 // The reference's Llama 3 system message (its Qwen3 template has none).
@@ -98,7 +99,9 @@ Result<ModelRun> LoadAndGenerate(const std::string& program, const std::vector<s
   ModelRun run;
   LS_ASSIGN_OR_RETURN(run.before_load, ReadMemoryStats());
   fmt::print("Loading {} with {}\n", program, fmt::join(data, ","));
-  ModelOptions options{.share_weights = !flags.no_weight_sharing, .threads = flags.threads};
+  ModelOptions options{.share_weights = !flags.no_weight_sharing,
+                       .threads = flags.threads,
+                       .kv_type = flags.kv_type};
   LS_ASSIGN_OR_RETURN(run.loaded, LoadModelForGeneration(program, data, options,
                                                          flags.generation.seq_len, tokenizer));
   LS_ASSIGN_OR_RETURN(run.after_load, PrintRss("loading model"));
@@ -209,6 +212,7 @@ void RegisterDemo(CLI::App& app, int* exit_code) {
                 "wrap the prompt in the tokenizer's chat template");
   cmd->add_option("--threads", flags->threads, "worker threads (0 = one per core)")
       ->capture_default_str();
+  AddKvTypeOption(cmd, &flags->kv_type);
   cmd->add_flag("--no-weight-sharing,--no_weight_sharing", flags->no_weight_sharing,
                 "give each model private copies of the foundation weights");
   cmd->callback([flags, exit_code] {

@@ -22,6 +22,7 @@ struct RunFlags {
   GenerationConfig generation;
   int threads = 0;
   bool no_weight_sharing = false;
+  DType kv_type = DType::kF32;
   bool quiet = false;
 };
 
@@ -34,7 +35,9 @@ Result<std::string> PromptText(const RunFlags& flags, const Tokenizer& tokenizer
 Status Run(const RunFlags& flags) {
   LS_ASSIGN_OR_RETURN(auto tokenizer, Tokenizer::Load(flags.tokenizer));
   LS_ASSIGN_OR_RETURN(std::string prompt, PromptText(flags, *tokenizer));
-  ModelOptions options{.share_weights = !flags.no_weight_sharing, .threads = flags.threads};
+  ModelOptions options{.share_weights = !flags.no_weight_sharing,
+                       .threads = flags.threads,
+                       .kv_type = flags.kv_type};
   int32_t session_tokens =
       flags.generation.seq_len > 0 ? flags.generation.seq_len : kDefaultSessionTokens;
   LS_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModelForGeneration(flags.model, flags.data, options,
@@ -79,6 +82,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
   cmd->add_flag("--echo", flags->generation.echo, "print the prompt before the generated text");
   cmd->add_option("--threads", flags->threads, "worker threads (0 = one per core)")
       ->capture_default_str();
+  AddKvTypeOption(cmd, &flags->kv_type);
   cmd->add_flag("--no-weight-sharing", flags->no_weight_sharing,
                 "give this model private copies of the foundation weights");
   cmd->add_flag("--quiet", flags->quiet, "do not print stats to stderr");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 namespace lorashare::tools {
 
@@ -27,6 +28,14 @@ Result<LoadedModel> LoadModelForGeneration(const std::string& program_path,
   loaded.load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return loaded;
+}
+
+void AddKvTypeOption(CLI::App* cmd, DType* kv_type) {
+  const std::map<std::string, DType> types = {{"f32", DType::kF32}, {"f16", DType::kF16}};
+  cmd->add_option("--kv-type", *kv_type,
+                  "KV cache element type: f32, or f16 (half the cache memory)")
+      ->transform(CLI::CheckedTransformer(types))
+      ->default_str("f32");
 }
 
 Result<ChatTemplateKind> ChatTemplateFor(const Tokenizer& tokenizer, std::string_view path) {

@@ -2,6 +2,8 @@
 // generation, streaming text to stdout, and printing generation stats.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -32,6 +34,10 @@ Result<LoadedModel> LoadModelForGeneration(const std::string& program_path,
                                            const std::vector<std::string>& data_paths,
                                            const ModelOptions& options, int32_t session_tokens,
                                            const Tokenizer& tokenizer);
+
+// Adds --kv-type (f32 or f16: the KV cache's element type, see
+// ModelOptions::kv_type) to `cmd`. `kv_type` must outlive the command.
+void AddKvTypeOption(CLI::App* cmd, DType* kv_type);
 
 // The chat template the tokenizer's special tokens call for;
 // kInvalidArgument when they call for none.

@@ -1,18 +1,23 @@
 // Model / Session end to end on tiny models: logits against an independent
 // numpy forward pass, LoRA against merged weights, weight sharing through the
-// WeightCache, and clear errors for bad inputs.
+// WeightCache, quantized (packed) programs, the f16 KV cache, and clear
+// errors for bad inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "format/ptd.h"
 #include "runtime/data_map.h"
 #include "runtime/model.h"
+#include "runtime/plan.h"
 #include "runtime/session.h"
 #include "runtime/weight_cache.h"
 #include "tiny_model.h"
@@ -146,14 +151,17 @@ TEST_F(RuntimeTest, SingleThreadAndPrivateCopiesGiveSameLogits) {
 
 // The LoRA program (frozen W plus s * B (A x)) against the base program run
 // on W + s * B A, merged here in double precision; A and B inline in the .pte
-// or in an adapter .ptd.
+// or in an adapter .ptd. q and v read the same input, so their A products run
+// as one matmul over stacked A matrices (bf16, or f32 when one of them is).
 TEST_F(RuntimeTest, LoraEqualsBaseOnMergedWeights) {
-  for (bool in_adapter_file : {false, true}) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool in_adapter_file = variant > 0;
     const TinyConfig config = LlamaConfig();
     const Weights weights = MakeWeights(config);
     Lora options;
     options.in_adapter_file = in_adapter_file;
-    const Lora lora = MakeLora(config, weights, options);
+    Lora lora = MakeLora(config, weights, options);
+    if (variant == 2) lora.tensors.at("layers.1.wv.lora_a").dtype = DType::kF32;
     const std::string fingerprint = WriteBase(config, weights);
     ASSERT_TRUE(
         WriteTinyProgram(Path("lora.pte"), config, weights, fingerprint, &lora, Path("adapter.ptd"))
@@ -166,7 +174,9 @@ TEST_F(RuntimeTest, LoraEqualsBaseOnMergedWeights) {
     auto base_model = Load("base.pte", {"foundation.ptd"});
     auto merged_model = Load("merged_base.pte", {"merged_foundation.ptd"});
     ASSERT_TRUE(lora_model && base_model && merged_model);
-    EXPECT_GT(lora_model->adapter_bytes(), 0u);
+    uint64_t lora_bytes = 0;
+    for (const auto& [name, t] : lora.tensors) lora_bytes += t.Bytes().size();
+    EXPECT_EQ(lora_model->adapter_bytes(), lora_bytes);
     EXPECT_EQ(base_model->adapter_bytes(), 0u);
 
     const std::vector<int32_t> tokens = {5, 8, 13, 21, 34, 55, 89, 1, 2, 3};
@@ -183,6 +193,32 @@ TEST_F(RuntimeTest, LoraEqualsBaseOnMergedWeights) {
     // The adapter changes the output, so the comparison above means something.
     EXPECT_GT(max_lora_effect, 0.05);
   }
+}
+
+// Per layer: q and v (one input) form a group with one stacked A; w2 is alone.
+TEST_F(RuntimeTest, LoraOnOneInputIsGrouped) {
+  const TinyConfig config = LlamaConfig();
+  const Weights weights = MakeWeights(config);
+  const Lora lora = MakeLora(config, weights, {});
+  std::vector<std::vector<uint8_t>> segments;
+  const ProgramSpec spec = BuildSpec(config, weights, "f", &lora, "", &segments);
+  auto plan = BuildPlan(spec, "tiny");
+  ASSERT_TRUE(plan.ok()) << plan.error().message();
+  std::vector<std::vector<std::string>> groups;
+  for (const LoraGroup& group : plan->lora_groups) {
+    groups.emplace_back();
+    for (int32_t i : group.instructions) {
+      const TensorSpec& a = spec.tensors[spec.instructions[i].tensors[0]];
+      groups.back().push_back(a.name);
+    }
+    EXPECT_EQ(group.rank, lora.rank * static_cast<int64_t>(group.instructions.size()));
+  }
+  const std::vector<std::vector<std::string>> want = {{"layers.0.wq.lora_a", "layers.0.wv.lora_a"},
+                                                      {"layers.0.w2.lora_a"},
+                                                      {"layers.1.wq.lora_a", "layers.1.wv.lora_a"},
+                                                      {"layers.1.w2.lora_a"}};
+  EXPECT_EQ(groups, want);
+  EXPECT_EQ(plan->max_lora_rank, 2 * lora.rank);
 }
 
 TEST_F(RuntimeTest, ModelsShareFoundationWeightsThroughTheCache) {
@@ -330,6 +366,231 @@ TEST_F(RuntimeTest, BadForwardInputsGiveClearErrors) {
   EXPECT_TRUE((*session)->Forward(std::vector<int32_t>{1, 2, 3, 4}).ok());
   EXPECT_EQ(model->KvCacheBytes(10),
             2u * config.model.n_layers * config.model.n_kv_heads * config.model.head_dim * 10 * 4);
+}
+
+// The path of the file mapped at `address` in this process ("" if none).
+std::string MappedPathOf(const void* address) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  const auto at = reinterpret_cast<uintptr_t>(address);
+  while (std::getline(maps, line)) {
+    std::istringstream fields(line);
+    std::string range, perms, offset, device, inode, path;
+    fields >> range >> perms >> offset >> device >> inode >> path;
+    const size_t dash = range.find('-');
+    const uintptr_t begin = std::stoull(range.substr(0, dash), nullptr, 16);
+    const uintptr_t end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    if (at >= begin && at < end) return path;
+  }
+  return "";
+}
+
+struct QuantScheme {
+  const char* name;
+  WeightLayout linear;
+  int64_t group_size;
+  WeightLayout embedding;
+};
+// 8da4w (int4 groups of 32, the tied table 8-bit per row) and int8.
+constexpr QuantScheme k8da4w{"8da4w", WeightLayout::kQ4Group, 32, WeightLayout::kQ8Row};
+constexpr QuantScheme kInt8{"int8", WeightLayout::kQ8Row, 0, WeightLayout::kQ8Row};
+
+Weights QuantizedWeights(const TinyConfig& config, const QuantScheme& scheme) {
+  return Quantize(MakeWeights(config), scheme.linear, scheme.group_size, scheme.embedding);
+}
+
+// Packed programs against the numpy pass over the dequantized weights: the
+// only difference left is the per-token int8 quantization of activations
+// before each matmul. Its rounding error is at most half a step, max|x| / 254,
+// per element, about 0.2% of the activations' range; through two layers and
+// the output layer it moves logits by about 1% of their range (measured:
+// mean 0.3%, max 1.3%). A wrong layout, scale or tied-table binding moves
+// them by a good part of their range.
+TEST_F(RuntimeTest, QuantizedProgramsMatchDequantizedReference) {
+  for (const TinyConfig& config : {LlamaConfig(), Qwen3Config()}) {
+    for (const QuantScheme& scheme : {k8da4w, kInt8}) {
+      SCOPED_TRACE(std::string(scheme.name) + (config.model.qk_norm ? " qwen3" : " llama"));
+      const Weights weights = QuantizedWeights(config, scheme);
+      WriteBase(config, weights);
+      auto model = Load("base.pte", {"foundation.ptd"});
+      ASSERT_NE(model, nullptr);
+      const std::vector<int32_t> tokens = {1, 17, 5, 42, 9, 23, 60, 3, 11, 70, 2, 33, 8, 19};
+      const auto reference = Reference(config, Dequantize(weights), tokens);
+      const size_t prefill = 8;
+      const auto rows = Run(*model, tokens, prefill);
+      const int32_t vocab = config.model.vocab_size;
+      double sum_error = 0, max_error = 0, max_logit = 0;
+      int top1_agree = 0;
+      for (size_t r = 0; r < rows.size(); ++r) {
+        const float* want = &reference[(prefill - 1 + r) * vocab];
+        for (int32_t i = 0; i < vocab; ++i) {
+          const double error = std::fabs(rows[r][i] - want[i]);
+          sum_error += error;
+          max_error = std::max(max_error, error);
+          max_logit = std::max(max_logit, std::fabs(static_cast<double>(want[i])));
+        }
+        top1_agree += std::max_element(rows[r].begin(), rows[r].end()) - rows[r].begin() ==
+                      std::max_element(want, want + vocab) - want;
+      }
+      const double mean_error = sum_error / (rows.size() * vocab);
+      std::printf(
+          "%s %s: logits vs dequantized f32: mean |error| %.5f, max %.5f (max |logit| "
+          "%.2f), top-1 agreement %d/%zu\n",
+          scheme.name, config.model.qk_norm ? "qwen3" : "llama", mean_error, max_error, max_logit,
+          top1_agree, rows.size());
+      EXPECT_LT(mean_error, 0.01 * max_logit);
+      EXPECT_LT(max_error, 0.05 * max_logit);
+      EXPECT_GE(top1_agree, static_cast<int>(rows.size()) - 1);
+    }
+  }
+}
+
+// Greedy decoding of `steps` tokens after `prompt`.
+std::vector<int32_t> Greedy(const Model& model, std::vector<int32_t> prompt, int steps) {
+  auto session = model.NewSession(static_cast<int32_t>(prompt.size()) + steps);
+  EXPECT_TRUE(session.ok());
+  std::vector<int32_t> generated;
+  std::vector<int32_t> input = std::move(prompt);
+  for (int s = 0; s < steps; ++s) {
+    auto logits = (*session)->Forward(input);
+    EXPECT_TRUE(logits.ok()) << logits.error().message();
+    if (!logits.ok()) break;
+    const int32_t next =
+        static_cast<int32_t>(std::max_element(logits->begin(), logits->end()) - logits->begin());
+    generated.push_back(next);
+    input = {next};
+  }
+  return generated;
+}
+
+// The quality bar: int8 weights keep greedy tokens identical to f32.
+TEST_F(RuntimeTest, Int8GreedyTokensEqualF32) {
+  TinyConfig config = LlamaConfig();
+  config.linear_dtype = DType::kF32;
+  config.embed_dtype = DType::kF32;
+  const Weights weights = MakeWeights(config);
+  WriteBase(config, weights);
+  WriteBase(config, Quantize(weights, WeightLayout::kQ8Row, 0, WeightLayout::kQ8Row), "int8_");
+  auto f32 = Load("base.pte", {"foundation.ptd"});
+  auto int8 = Load("int8_base.pte", {"int8_foundation.ptd"});
+  ASSERT_TRUE(f32 && int8);
+  std::set<int32_t> distinct;
+  for (const std::vector<int32_t>& prompt :
+       {std::vector<int32_t>{1, 17, 5, 42, 9}, {1, 60, 3}, {1, 88, 12, 7, 30, 51}}) {
+    const auto want = Greedy(*f32, prompt, 20);
+    EXPECT_EQ(Greedy(*int8, prompt, 20), want);
+    distinct.insert(want.begin(), want.end());
+  }
+  // Not one token repeated: the comparison covers varied logits.
+  EXPECT_GE(distinct.size(), 5u);
+}
+
+// Packed tensors are used in place: the kernels read the .ptd mapping, two
+// models share those bytes, the tied table (embedding lookup and output
+// layer) is one cache entry, and only the bf16 norm weights are converted.
+// Without sharing every tensor is a private copy.
+TEST_F(RuntimeTest, PackedWeightsAreViewsIntoTheMapping) {
+  const TinyConfig config = LlamaConfig();
+  const Weights weights = QuantizedWeights(config, k8da4w);
+  WriteBase(config, weights);
+  const size_t entries_before = WeightCache::Global().size();
+  const uint64_t copied_before = WeightCache::Global().copied_bytes();
+  auto first = Load("base.pte", {"foundation.ptd"});
+  auto second = Load("base.pte", {"foundation.ptd"});
+  auto private_copy = Load("base.pte", {"foundation.ptd"}, {.share_weights = false});
+  ASSERT_TRUE(first && second && private_copy);
+  EXPECT_EQ(WeightCache::Global().size(), entries_before + weights.size());
+  uint64_t norm_bytes = 0;
+  for (const auto& [name, t] : weights) {
+    if (t.shape.size() == 1) norm_bytes += t.values.size() * sizeof(float);
+  }
+  EXPECT_EQ(WeightCache::Global().copied_bytes(), copied_before + norm_bytes);
+  const std::string foundation = std::filesystem::canonical(Path("foundation.ptd")).string();
+  const ProgramSpec& spec = first->spec();
+  int packed = 0;
+  for (size_t t = 0; t < spec.tensors.size(); ++t) {
+    if (spec.tensors[t].layout == WeightLayout::kPlain) continue;
+    ++packed;
+    const int32_t index = static_cast<int32_t>(t);
+    const void* data = first->WeightData(index);
+    EXPECT_EQ(MappedPathOf(data), foundation) << spec.tensors[t].name;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(data) % kPackedSectionAlignment, 0u);
+    EXPECT_EQ(second->WeightData(index), data) << spec.tensors[t].name;
+    EXPECT_NE(private_copy->WeightData(index), data) << spec.tensors[t].name;
+    EXPECT_EQ(MappedPathOf(private_copy->WeightData(index)).find(".ptd"), std::string::npos);
+  }
+  EXPECT_EQ(packed, 1 + 7 * config.model.n_layers);
+  const std::vector<int32_t> tokens = {3, 1, 4, 1, 5, 9, 2, 6};
+  EXPECT_EQ(Run(*first, tokens, 5), Run(*private_copy, tokens, 5));
+}
+
+// An f16 KV cache halves the cache and stays within f16 rounding (2^-11
+// relative per element) of the f32 cache; both against the numpy pass.
+TEST_F(RuntimeTest, F16KvCacheMatchesF32Cache) {
+  const TinyConfig config = LlamaConfig();
+  const Weights weights = MakeWeights(config);
+  WriteBase(config, weights);
+  auto f32 = Load("base.pte", {"foundation.ptd"});
+  auto f16 = Load("base.pte", {"foundation.ptd"}, {.kv_type = DType::kF16});
+  ASSERT_TRUE(f32 && f16);
+  EXPECT_EQ(f16->KvCacheBytes(10) * 2, f32->KvCacheBytes(10));
+  const std::vector<int32_t> tokens = {1, 17, 5, 42, 9, 23, 60, 3, 11, 70, 2, 33, 8, 19};
+  const auto reference = Reference(config, weights, tokens);
+  const size_t prefill = 6;
+  const auto want = Run(*f32, tokens, prefill);
+  const auto got = Run(*f16, tokens, prefill);
+  ExpectMatchesReference(want, reference, prefill, config.model.vocab_size);
+  double max_difference = 0;
+  for (size_t r = 0; r < got.size(); ++r) {
+    for (size_t i = 0; i < got[r].size(); ++i) {
+      const double want_logit = reference[(prefill - 1 + r) * config.model.vocab_size + i];
+      ASSERT_NEAR(got[r][i], want_logit, 1e-2 + 1e-2 * std::fabs(want_logit));
+      max_difference = std::max<double>(max_difference, std::fabs(got[r][i] - want[r][i]));
+    }
+  }
+  EXPECT_GT(max_difference, 0.0);  // the f16 cache really ran
+  auto bad = Model::Load(Path("base.pte"), {Path("foundation.ptd")}, {.kv_type = DType::kBF16});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("bf16"), std::string::npos) << bad.error().message();
+}
+
+// Plan validation refuses packed tensors where plain ones are read and
+// packed tensors whose logical shape does not fit the instruction.
+TEST_F(RuntimeTest, PackedTensorsAreValidated) {
+  const TinyConfig config = LlamaConfig();
+  Weights weights = QuantizedWeights(config, kInt8);
+  const std::string fingerprint = WriteBase(config, weights);
+  ProgramSpec spec = BuildSpec(config, weights, fingerprint);
+  // The k projection reads the packed q matrix: [48, 48] where [16, 48] fits.
+  auto index_of = [&](const std::string& name) {
+    for (size_t t = 0; t < spec.tensors.size(); ++t) {
+      if (spec.tensors[t].name == name) return static_cast<int32_t>(t);
+    }
+    return -1;
+  };
+  for (InstructionSpec& ins : spec.instructions) {
+    if (ins.tensors == std::vector<int32_t>{index_of("layers.0.wk")}) {
+      ins.tensors = {index_of("layers.0.wq")};
+    }
+  }
+  ASSERT_TRUE(WriteProgram(Path("bad.pte"), spec, {}).ok());
+  auto wrong_shape = Model::Load(Path("bad.pte"), {Path("foundation.ptd")});
+  ASSERT_FALSE(wrong_shape.ok());
+  EXPECT_NE(wrong_shape.error().message().find("'layers.0.wq' has shape [48, 48], expected [16, "
+                                               "48]"),
+            std::string::npos)
+      << wrong_shape.error().message();
+
+  Weights packed_norm = weights;
+  Tensor& norm = packed_norm.at("norm");
+  norm = {DType::kU8, {1, config.model.dim}, norm.values, WeightLayout::kQ8Row, 0};
+  const std::string norm_fingerprint = WriteFoundation(Path("norm.ptd"), packed_norm).value();
+  ProgramSpec norm_spec = BuildSpec(config, packed_norm, norm_fingerprint);
+  ASSERT_TRUE(WriteProgram(Path("norm.pte"), norm_spec, {}).ok());
+  auto refused = Model::Load(Path("norm.pte"), {Path("norm.ptd")});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("'norm' has packed layout q8row"), std::string::npos)
+      << refused.error().message();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "base/output_file.h"
 #include "format/ptd.h"
 #include "kernels/half.h"
+#include "kernels/quantize.h"
 
 namespace lorashare::testing_tiny {
 namespace {
@@ -51,8 +52,10 @@ class SpecBuilder {
   int32_t AddTensor(const std::string& name, const Tensor& t, int32_t data_file, int32_t segment) {
     TensorSpec spec{.name = name,
                     .dtype = t.dtype,
+                    .layout = t.layout,
+                    .group_size = static_cast<int32_t>(t.group_size),
                     .shape = t.shape,
-                    .nbytes = t.values.size() * DTypeSize(t.dtype),
+                    .nbytes = t.Bytes().size(),
                     .segment = segment,
                     .data_file = segment >= 0 ? -1 : data_file,
                     .key = segment >= 0 ? "" : name};
@@ -88,6 +91,9 @@ class SpecBuilder {
 }  // namespace
 
 std::vector<uint8_t> Tensor::Bytes() const {
+  if (layout != WeightLayout::kPlain) {
+    return PackMatrix(values.data(), shape[0], shape[1], layout, group_size).value();
+  }
   std::vector<uint8_t> bytes(values.size() * DTypeSize(dtype));
   for (size_t i = 0; i < values.size(); ++i) {
     if (dtype == DType::kF32) {
@@ -176,6 +182,31 @@ Weights MakeWeights(const TinyConfig& config) {
   return w;
 }
 
+Weights Quantize(const Weights& weights, WeightLayout linear, int64_t group_size,
+                 WeightLayout embedding) {
+  Weights out = weights;
+  for (auto& [name, t] : out) {
+    const bool is_embedding = name == "tok_embeddings";
+    if (t.shape.size() != 2 || (is_embedding && embedding == WeightLayout::kPlain)) continue;
+    t.layout = is_embedding ? embedding : linear;
+    t.group_size = t.layout == WeightLayout::kQ4Group ? group_size : 0;
+    t.dtype = DType::kU8;
+  }
+  return out;
+}
+
+Weights Dequantize(const Weights& weights) {
+  Weights out = weights;
+  for (auto& [name, t] : out) {
+    if (t.layout == WeightLayout::kPlain) continue;
+    const std::vector<uint8_t> blob = t.Bytes();
+    const MatrixView view{DType::kU8, blob.data(), t.shape[0], t.shape[1], t.layout, t.group_size};
+    for (int64_t r = 0; r < t.shape[0]; ++r) DequantizeRow(view, r, &t.values[r * t.shape[1]]);
+    t = {DType::kF32, t.shape, t.values};
+  }
+  return out;
+}
+
 Lora MakeLora(const TinyConfig& config, const Weights& weights, Lora lora) {
   std::mt19937 rng(config.seed + 100);
   for (int l = 0; l < config.model.n_layers; ++l) {
@@ -219,7 +250,12 @@ Result<std::string> WriteFoundation(const std::string& path, const Weights& weig
   PtdWriter writer;
   for (const auto& [name, t] : weights) {
     storage.push_back(t.Bytes());
-    TensorLayout layout{t.dtype, std::vector<int32_t>(t.shape.begin(), t.shape.end()), {}};
+    // A packed blob is described by its bytes, as the exporter writes it.
+    const std::vector<int32_t> sizes =
+        t.layout == WeightLayout::kPlain
+            ? std::vector<int32_t>(t.shape.begin(), t.shape.end())
+            : std::vector<int32_t>{static_cast<int32_t>(storage.back().size())};
+    TensorLayout layout{t.dtype, sizes, {}};
     LS_RETURN_IF_ERROR(writer.Add(name, storage.back(), layout));
   }
   return writer.Write(path);

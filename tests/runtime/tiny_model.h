@@ -14,6 +14,7 @@
 #include "format/dtype.h"
 #include "format/model_config.h"
 #include "format/program.h"
+#include "format/weight_layout.h"
 
 namespace lorashare::testing_tiny {
 
@@ -28,16 +29,27 @@ struct TinyConfig {
 TinyConfig LlamaConfig();  // GQA, Llama-3 rope scaling, tied embeddings
 TinyConfig Qwen3Config();  // q/k norm, head_dim != dim / n_heads, untied
 
-// f32 values exactly representable in the tensor's stored dtype.
+// f32 values exactly representable in the tensor's stored dtype; a packed
+// layout (dtype u8) stores them quantized (PackMatrix), see Dequantize.
 struct Tensor {
   DType dtype = DType::kF32;
   std::vector<int64_t> shape;
   std::vector<float> values;
+  WeightLayout layout = WeightLayout::kPlain;
+  int64_t group_size = 0;
   std::vector<uint8_t> Bytes() const;
 };
 using Weights = std::map<std::string, Tensor>;  // by HF-like name
 
 Weights MakeWeights(const TinyConfig& config);
+
+// The weights with every linear layer packed in `linear` (group size
+// `group_size` for kQ4Group) and the embedding table in `embedding` (with
+// tied embeddings the output layer reads that table too).
+Weights Quantize(const Weights& weights, WeightLayout linear, int64_t group_size,
+                 WeightLayout embedding);
+// Packed tensors replaced by their dequantized f32 values (DequantizeRow).
+Weights Dequantize(const Weights& weights);
 
 struct Lora {
   int32_t rank = 4;

@@ -1,0 +1,133 @@
+// The kernels the runtime adds on top of the per-op ones, on every Highway
+// target this CPU supports: attention over an f16 KV cache against the scalar
+// reference and against the f32 cache, f16 cache stores, and LoRA with the A
+// products of a group computed in one stacked matmul against each member's
+// own reference.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "kernels/attention.h"
+#include "kernels/half.h"
+#include "kernels/lora.h"
+#include "kernels/target_test_util.h"
+
+namespace lorashare {
+namespace {
+
+using KvLoraKernelTest = PerTargetTest;
+
+TEST_P(KvLoraKernelTest, StoreKvRowsRoundsToF16) {
+  const auto values = RandomFloats(77, 3, -60000.0f, 60000.0f);
+  std::vector<uint16_t> got(values.size());
+  StoreKvRows(values.data(), values.size(), DType::kF16, got.data());
+  for (size_t i = 0; i < values.size(); ++i) {
+    ASSERT_EQ(got[i], F32ToF16(values[i])) << values[i];
+  }
+  std::vector<float> copy(values.size());
+  StoreKvRows(values.data(), values.size(), DType::kF32, copy.data());
+  EXPECT_EQ(copy, values);
+}
+
+TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
+  ThreadPool pool(2);
+  const int64_t heads = 6, kv_heads = 2, head_dim = 20, start = 13, n = 5;
+  const int64_t kv_width = kv_heads * head_dim, rows = start + n;
+  const auto q = RandomFloats(n * heads * head_dim, 1, -2, 2);
+  const auto k = RandomFloats(rows * kv_width, 2, -2, 2);
+  const auto v = RandomFloats(rows * kv_width, 3);
+  std::vector<uint16_t> k16(k.size()), v16(v.size());
+  StoreKvRows(k.data(), k.size(), DType::kF16, k16.data());
+  StoreKvRows(v.data(), v.size(), DType::kF16, v16.data());
+  AttentionArgs args{.q = q.data(),
+                     .k_cache = k16.data(),
+                     .v_cache = v16.data(),
+                     .kv_dtype = DType::kF16,
+                     .n = n,
+                     .start_position = start,
+                     .n_heads = heads,
+                     .n_kv_heads = kv_heads,
+                     .head_dim = head_dim};
+  std::vector<float> got(n * heads * head_dim), want(got.size()), f32(got.size());
+  args.out = got.data();
+  Attention(args, &pool);
+  args.out = want.data();
+  AttentionReference(args);
+  ExpectClose(got, want, 1e-4f, 1e-5f, "f16 cache vs reference");
+  // The same rows in f32: within f16 rounding (2^-11 relative) of keys and values.
+  args.k_cache = k.data();
+  args.v_cache = v.data();
+  args.kv_dtype = DType::kF32;
+  args.out = f32.data();
+  Attention(args, &pool);
+  ExpectClose(got, f32, 1e-2f, 1e-2f, "f16 cache vs f32 cache");
+  EXPECT_NE(got, f32);
+}
+
+// Stored matrix of `dtype` with values exactly representable in it.
+std::vector<uint8_t> Stored(DType dtype, const std::vector<float>& values) {
+  std::vector<uint8_t> bytes(values.size() * DTypeSize(dtype));
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (dtype == DType::kBF16) {
+      const uint16_t h = F32ToBF16(values[i]);
+      std::memcpy(&bytes[2 * i], &h, 2);
+    } else {
+      std::memcpy(&bytes[4 * i], &values[i], 4);
+    }
+  }
+  return bytes;
+}
+
+TEST_P(KvLoraKernelTest, StackedLoraDownMatchesEachMember) {
+  ThreadPool pool(2);
+  const int64_t in = 37, n = 6, ranks[] = {4, 7};
+  const int64_t outs[] = {19, 11}, total_rank = ranks[0] + ranks[1];
+  const auto x = RandomFloats(n * in, 9);
+  // A matrices stacked row-wise in bf16, as the runtime stacks a group.
+  std::vector<float> stacked_values;
+  std::vector<std::vector<uint8_t>> a_bytes, b_bytes;
+  for (int m = 0; m < 2; ++m) {
+    auto a = RandomFloats(ranks[m] * in, 20 + m);
+    for (float& value : a) value = BF16ToF32(F32ToBF16(value));
+    stacked_values.insert(stacked_values.end(), a.begin(), a.end());
+    a_bytes.push_back(Stored(DType::kBF16, a));
+    b_bytes.push_back(Stored(DType::kF32, RandomFloats(outs[m] * ranks[m], 30 + m)));
+  }
+  const std::vector<uint8_t> stacked = Stored(DType::kBF16, stacked_values);
+  std::vector<float> scratch(n * total_rank);
+  LoraArgs shared{.x = x.data(),
+                  .x_stride = in,
+                  .n = n,
+                  .scale = 1.5f,
+                  .scratch = scratch.data(),
+                  .scratch_stride = total_rank};
+  LoraDown({DType::kBF16, stacked.data(), total_rank, in}, shared, &pool);
+  int64_t offset = 0;
+  for (int m = 0; m < 2; ++m) {
+    const MatrixView a{DType::kBF16, a_bytes[m].data(), ranks[m], in};
+    const MatrixView b{DType::kF32, b_bytes[m].data(), outs[m], ranks[m]};
+    std::vector<float> got = RandomFloats(n * outs[m], 40 + m), want = got;
+    LoraArgs member = shared;
+    member.y = got.data();
+    member.y_stride = outs[m];
+    member.scratch = scratch.data() + offset;
+    LoraUp(b, member, &pool);
+    std::vector<float> own_scratch(n * ranks[m]);
+    LoraReference(a, b,
+                  {.x = x.data(),
+                   .x_stride = in,
+                   .y = want.data(),
+                   .y_stride = outs[m],
+                   .n = n,
+                   .scale = 1.5f,
+                   .scratch = own_scratch.data()});
+    ExpectClose(got, want, 1e-4f, 1e-4f, "member " + std::to_string(m));
+    offset += ranks[m];
+  }
+}
+
+LORASHARE_INSTANTIATE_PER_TARGET(KvLoraKernelTest);
+
+}  // namespace
+}  // namespace lorashare
