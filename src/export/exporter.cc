@@ -4,47 +4,103 @@
 #include <filesystem>
 #include <map>
 
+#include <fmt/ranges.h>
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+
 #include "base/progress.h"
 #include "base/sha256.h"
 #include "export/dtype_convert.h"
 #include "export/program_builder.h"
+#include "export/scratch_file.h"
 #include "format/program.h"
 #include "format/ptd.h"
 #include "import/checkpoint.h"
 #include "import/lora_adapter.h"
+#include "kernels/convert.h"
+#include "kernels/quantize.h"
 
 namespace lorashare {
 namespace {
 
 constexpr char kProducer[] = "lorashare 0.1.0";
 
-// A tensor as it will be stored: converted bytes (owned when converted) and
-// its content digest.
+// A tensor as it will be stored: where its bytes are, its format and its
+// content digest. Foundation tensors that had to be converted or packed live
+// in the scratch file (`scratch_offset`) until it is mapped; adapter tensors
+// are small and are `owned`.
 struct StoredTensor {
   std::string name;
-  DType dtype;
-  std::vector<int64_t> shape;
+  WeightFormat format;
+  std::vector<int64_t> shape;  // the logical shape ([rows, cols] when packed)
   std::span<const uint8_t> bytes;
   std::vector<uint8_t> owned;
+  std::optional<uint64_t> scratch_offset;
+  uint64_t size = 0;
   Sha256Digest digest{};
 
-  std::string ContentKey() const { return std::string(DTypeName(dtype)) + "-" + ToHex(digest); }
+  std::string ContentKey() const { return format.Name() + "-" + ToHex(digest); }
 };
 
-Result<StoredTensor> Store(const TensorRef& ref, std::string name, DType dtype) {
-  StoredTensor out{std::move(name), dtype, ref.shape, ref.bytes, {}, {}};
-  if (ref.dtype != dtype) {
-    auto converted = ConvertFloatTensor(ref.bytes, ref.dtype, dtype);
-    if (!converted.ok()) return converted.error().WithContext(ref.name);
-    out.owned = std::move(converted).value();
-    out.bytes = out.owned;
+// The values of `ref` as f32: its own bytes when they already are aligned
+// f32, otherwise converted into `storage`.
+Result<const float*> F32Values(const TensorRef& ref, std::vector<float>* storage) {
+  if (!IsFloatDType(ref.dtype)) {
+    return MakeError(ErrorCode::kUnsupported, "{}: {} weights cannot be quantized", ref.name,
+                     DTypeName(ref.dtype));
   }
-  out.digest = Sha256Of(out.bytes);
-  return out;
+  if (ref.dtype == DType::kF32 &&
+      reinterpret_cast<uintptr_t>(ref.bytes.data()) % alignof(float) == 0) {
+    return reinterpret_cast<const float*>(ref.bytes.data());
+  }
+  const auto count = static_cast<size_t>(ref.element_count());
+  storage->resize(count);
+  ConvertToF32(ref.dtype, ref.bytes.data(), count, storage->data());
+  return storage->data();
+}
+
+// A tensor's bytes as stored, or nullopt when it is stored as it is.
+using Encoded = std::optional<std::vector<uint8_t>>;
+
+// `ref` stored as `format`.
+Result<Encoded> Encode(const TensorRef& ref, const WeightFormat& format) {
+  if (!format.packed()) {
+    if (ref.dtype == format.dtype) return Encoded();
+    auto converted = ConvertFloatTensor(ref.bytes, ref.dtype, format.dtype);
+    if (!converted.ok()) return converted.error().WithContext(ref.name);
+    return Encoded(std::move(converted).value());
+  }
+  auto cannot_pack = [&](std::string_view why) {
+    return MakeError(ErrorCode::kUnsupported, "{}: cannot store shape [{}] as {}: {}", ref.name,
+                     fmt::join(ref.shape, ", "), format.Name(), why);
+  };
+  if (ref.shape.size() != 2) return cannot_pack("packed layouts hold 2-D matrices only");
+  std::vector<float> storage;
+  LS_ASSIGN_OR_RETURN(const float* values, F32Values(ref, &storage));
+  auto packed = PackMatrix(values, ref.shape[0], ref.shape[1], format.layout, format.group_size);
+  if (!packed.ok()) return cannot_pack(packed.error().message());
+  // The .ptd describes a packed blob as u8 [nbytes], and FlatTensor sizes are int32.
+  if (packed->size() > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
+    return cannot_pack(fmt::format("{} packed bytes exceed a FlatTensor size", packed->size()));
+  }
+  return Encoded(std::move(packed).value());
+}
+
+// The format of a foundation tensor: norms (1-D) stay f32, the embedding
+// follows the embedding setting, every other matrix is a linear weight.
+WeightFormat FoundationFormat(const TensorRef& ref, const QuantizationScheme& scheme) {
+  if (ref.shape.size() < 2) return PlainFormat(DType::kF32);
+  if (ref.name == "tok_embeddings.weight") return scheme.embedding;
+  return scheme.linear;
 }
 
 TensorLayout LayoutOf(const StoredTensor& tensor) {
-  TensorLayout layout{tensor.dtype, {}, {}};
+  if (tensor.format.packed()) {
+    return TensorLayout{DType::kU8, {static_cast<int32_t>(tensor.size)}, {0}};
+  }
+  TensorLayout layout{tensor.format.dtype, {}, {}};
   for (size_t i = 0; i < tensor.shape.size(); ++i) {
     layout.sizes.push_back(static_cast<int32_t>(tensor.shape[i]));
     layout.dim_order.push_back(static_cast<uint8_t>(i));
@@ -55,14 +111,21 @@ TensorLayout LayoutOf(const StoredTensor& tensor) {
 TensorSpec SpecOf(const StoredTensor& tensor) {
   TensorSpec spec;
   spec.name = tensor.name;
-  spec.dtype = tensor.dtype;
+  spec.dtype = tensor.format.dtype;
+  spec.layout = tensor.format.layout;
+  spec.group_size = static_cast<int32_t>(tensor.format.group_size);
   spec.shape = tensor.shape;
-  spec.nbytes = tensor.bytes.size();
+  spec.nbytes = tensor.size;
   return spec;
 }
 
 std::string BaseName(const std::string& path) {
   return std::filesystem::path(path).filename().string();
+}
+
+std::string DirectoryOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return dir.empty() ? "." : dir;
 }
 
 Result<uint64_t> FileSize(const std::string& path) {
@@ -72,32 +135,89 @@ Result<uint64_t> FileSize(const std::string& path) {
   return size;
 }
 
-// Converts and hashes every foundation tensor. Weight matrices take the
-// requested dtype; 1-D tensors (norm weights) stay f32 for accuracy.
-Result<std::vector<StoredTensor>> PrepareFoundation(const Checkpoint& checkpoint, DType dtype,
-                                                    bool show_progress) {
+// Converts or packs every foundation tensor, one at a time, parking the
+// results in `scratch`; tensors stored as they are stay views of the
+// checkpoint. A tied model whose output layer cannot read the embedding
+// tensor gets "output.weight" right after the embedding.
+Result<std::vector<StoredTensor>> PrepareFoundation(const Checkpoint& checkpoint,
+                                                    const QuantizationScheme& scheme,
+                                                    ScratchFile* scratch, bool show_progress) {
   uint64_t total = 0;
   for (const auto& t : checkpoint.tensors()) total += t.bytes.size();
   ProgressBar progress("preparing weights", total, show_progress);
   std::vector<StoredTensor> stored;
-  stored.reserve(checkpoint.tensors().size());
+  auto add = [&](const TensorRef& ref, std::string name, const WeightFormat& format) -> Status {
+    StoredTensor out{std::move(name), format, ref.shape, {}, {}, std::nullopt, 0, {}};
+    LS_ASSIGN_OR_RETURN(auto encoded, Encode(ref, format));
+    std::span<const uint8_t> bytes = encoded ? std::span<const uint8_t>(*encoded) : ref.bytes;
+    out.size = bytes.size();
+    out.digest = Sha256Of(bytes);
+    if (encoded) {
+      LS_ASSIGN_OR_RETURN(out.scratch_offset, scratch->Append(bytes));
+    } else {
+      out.bytes = bytes;
+    }
+    stored.push_back(std::move(out));
+    return OkStatus();
+  };
+  const bool separate_output =
+      checkpoint.config().tied_embeddings && !scheme.OutputSharesEmbedding();
   for (const auto& t : checkpoint.tensors()) {
-    DType target = t.shape.size() >= 2 ? dtype : DType::kF32;
-    LS_ASSIGN_OR_RETURN(auto tensor, Store(t, t.name, target));
-    stored.push_back(std::move(tensor));
+    LS_RETURN_IF_ERROR(add(t, t.name, FoundationFormat(t, scheme)));
+    if (separate_output && t.name == "tok_embeddings.weight") {
+      LS_RETURN_IF_ERROR(add(t, "output.weight", scheme.TiedOutputFormat()));
+    }
     progress.Advance(t.bytes.size());
+  }
+  progress.Finish();
+  LS_RETURN_IF_ERROR(scratch->Map());
+  for (auto& t : stored) {
+    if (t.scratch_offset) t.bytes = scratch->View(*t.scratch_offset, t.size);
   }
   return stored;
 }
 
-// Converts the adapter's A and B matrices to f32, in pair order (A, B).
-Result<std::vector<StoredTensor>> PrepareAdapter(const LoraAdapter& adapter) {
+StoredTensor OwnedTensor(std::string name, DType dtype, std::vector<int64_t> shape,
+                         std::vector<uint8_t> bytes) {
+  StoredTensor out{std::move(name),
+                   PlainFormat(dtype),
+                   std::move(shape),
+                   {},
+                   std::move(bytes),
+                   std::nullopt,
+                   0,
+                   {}};
+  out.bytes = out.owned;
+  out.size = out.owned.size();
+  out.digest = Sha256Of(out.bytes);
+  return out;
+}
+
+// B with the adapter's scale multiplied in, so LORA instructions need no
+// scale of their own: (x A^T)(s B)^T = s (x A^T) B^T.
+Result<std::vector<uint8_t>> ScaledB(const TensorRef& b, float scale, DType dtype) {
+  std::vector<float> values;
+  LS_ASSIGN_OR_RETURN(const float* source, F32Values(b, &values));
+  std::vector<float> scaled(source, source + b.element_count());
+  for (float& v : scaled) v *= scale;
+  auto bytes = ConvertFloatTensor(
+      {reinterpret_cast<const uint8_t*>(scaled.data()), scaled.size() * sizeof(float)}, DType::kF32,
+      dtype);
+  if (!bytes.ok()) return bytes.error().WithContext(b.name);
+  return bytes;
+}
+
+// The adapter's A and (scaled) B matrices in `dtype`, in pair order (A, B).
+Result<std::vector<StoredTensor>> PrepareAdapter(const LoraAdapter& adapter, DType dtype) {
   std::vector<StoredTensor> stored;
+  const float scale = adapter.config().scale();
   for (const auto& pair : adapter.pairs()) {
-    LS_ASSIGN_OR_RETURN(auto a, Store(pair.a, pair.target + ".lora_a", DType::kF32));
-    LS_ASSIGN_OR_RETURN(auto b, Store(pair.b, pair.target + ".lora_b", DType::kF32));
-    stored.push_back(std::move(a));
-    stored.push_back(std::move(b));
+    LS_ASSIGN_OR_RETURN(auto a, Encode(pair.a, PlainFormat(dtype)));
+    std::vector<uint8_t> a_bytes =
+        a ? std::move(*a) : std::vector<uint8_t>(pair.a.bytes.begin(), pair.a.bytes.end());
+    LS_ASSIGN_OR_RETURN(auto b_bytes, ScaledB(pair.b, scale, dtype));
+    stored.push_back(OwnedTensor(pair.target + ".lora_a", dtype, pair.a.shape, std::move(a_bytes)));
+    stored.push_back(OwnedTensor(pair.target + ".lora_b", dtype, pair.b.shape, std::move(b_bytes)));
   }
   return stored;
 }
@@ -136,13 +256,16 @@ Result<ExportReport> ExportProgram(const ExportOptions& options) {
   }
 
   // Foundation: one shared data file, content-keyed.
-  LS_ASSIGN_OR_RETURN(auto foundation,
-                      PrepareFoundation(*checkpoint, options.dtype, options.show_progress));
+  LS_ASSIGN_OR_RETURN(auto scratch, ScratchFile::Create(DirectoryOf(options.foundation_weights)));
+  LS_ASSIGN_OR_RETURN(auto foundation, PrepareFoundation(*checkpoint, options.scheme, scratch.get(),
+                                                         options.show_progress));
   PtdWriter foundation_writer(PtdWriterOptions{});
   std::map<std::string, int32_t> tensor_index;
   uint64_t foundation_total = 0;
+  ExportReport report;
   for (const auto& t : foundation) {
-    foundation_total += t.bytes.size();
+    foundation_total += t.size;
+    report.foundation_bytes_by_format[t.format.Name()] += t.size;
     LS_RETURN_IF_ERROR(foundation_writer.Add(t.ContentKey(), t.bytes, LayoutOf(t), t.digest));
     TensorSpec tensor = SpecOf(t);
     tensor.data_file = 0;
@@ -158,16 +281,17 @@ Result<ExportReport> ExportProgram(const ExportOptions& options) {
   spec.data_files.push_back(
       {BaseName(options.foundation_weights), DataRole::kFoundation, fingerprint});
 
-  ExportReport report;
   report.foundation_fingerprint = fingerprint;
+  report.weights = options.scheme.Describe(spec.model.tied_embeddings);
   report.foundation_tensors = foundation_writer.size();
 
   // Adapter: A/B pairs inline in the program, or in their own data file.
   std::vector<std::span<const uint8_t>> inline_segments;
-  ProgramBuildInput build{spec.model, nullptr, {}, 0.0f};
+  ProgramBuildInput build{spec.model, nullptr, {}, 1.0f};
+  build.separate_output = spec.model.tied_embeddings && !options.scheme.OutputSharesEmbedding();
   std::vector<StoredTensor> adapter_tensors;
   if (adapter) {
-    LS_ASSIGN_OR_RETURN(adapter_tensors, PrepareAdapter(*adapter));
+    LS_ASSIGN_OR_RETURN(adapter_tensors, PrepareAdapter(*adapter, options.scheme.lora_dtype));
     const bool external = !options.adapter_weights.empty();
     PtdWriter adapter_writer(PtdWriterOptions{});
     for (const auto& t : adapter_tensors) {
@@ -182,7 +306,7 @@ Result<ExportReport> ExportProgram(const ExportOptions& options) {
       }
       tensor_index[t.name] = static_cast<int32_t>(spec.tensors.size());
       spec.tensors.push_back(std::move(tensor));
-      report.adapter_tensor_bytes += t.bytes.size();
+      report.adapter_tensor_bytes += t.size;
     }
     if (external) {
       LS_ASSIGN_OR_RETURN(std::string adapter_fingerprint,
@@ -195,7 +319,6 @@ Result<ExportReport> ExportProgram(const ExportOptions& options) {
       build.lora[pair.target] = {tensor_index.at(pair.target + ".lora_a"),
                                  tensor_index.at(pair.target + ".lora_b")};
     }
-    build.lora_scale = adapter->config().scale();
     spec.adapter = DescribeAdapter(*adapter);
   }
 

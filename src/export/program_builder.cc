@@ -41,7 +41,8 @@ class Emitter {
     LS_RETURN_IF_ERROR(EmitNorm("norm.weight", last_, last_, m.dim));
     LS_ASSIGN_OR_RETURN(
         int32_t output,
-        input_.tensor_index(m.tied_embeddings ? "tok_embeddings.weight" : "output.weight"));
+        input_.tensor_index(m.tied_embeddings && !input_.separate_output ? "tok_embeddings.weight"
+                                                                         : "output.weight"));
     Emit(OpCode::kLinear, {last_}, {logits_}, {output});
     return OkStatus();
   }

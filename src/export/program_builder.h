@@ -28,7 +28,14 @@ struct ProgramBuildInput {
   std::function<Result<int32_t>(const std::string& name)> tensor_index;
   // Adapted projections by canonical target ("layers.0.attention.wq").
   std::map<std::string, LoraBinding> lora;
+  // The LORA instructions' scale (the exporter folds alpha / rank into B and
+  // passes 1).
   float lora_scale = 0.0f;
+  // Tied embeddings whose output layer is stored as its own "output.weight"
+  // (a quantized embedding the classifier does not read, see
+  // export/weight_format.h); otherwise a tied model's output layer reads
+  // "tok_embeddings.weight".
+  bool separate_output = false;
 };
 
 // Fills spec->values, input_value, output_value and instructions.

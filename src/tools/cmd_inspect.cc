@@ -28,10 +28,36 @@ Json LayoutJson(const std::optional<TensorLayout>& layout) {
   return {{"dtype", DTypeName(layout->dtype)}, {"sizes", layout->sizes}};
 }
 
+// How a stored tensor is encoded: its dtype when plain, its packed layout
+// ("q8row", "q4g32") otherwise. The same names prefix the exporter's keys.
+std::string FormatName(const TensorSpec& t) {
+  if (t.layout != WeightLayout::kPlain) return WeightLayoutName(t.layout, t.group_size);
+  return std::string(DTypeName(t.dtype));
+}
+
+// The format a content key names ("q4g32-<sha256>"), or "" for other keys.
+std::string KeyFormat(std::string_view key) {
+  const size_t dash = key.find('-');
+  if (dash == std::string_view::npos || key.size() - dash - 1 != 64) return "";
+  return std::string(key.substr(0, dash));
+}
+
+// Adds one tensor of `bytes` to a {format: {tensors, bytes}} table.
+void AddTotal(Json* totals, const std::string& format, uint64_t bytes) {
+  Json& entry = (*totals)[format.empty() ? "other" : format];
+  if (entry.is_null()) entry = {{"tensors", 0}, {"bytes", 0}};
+  entry["tensors"] = entry["tensors"].get<uint64_t>() + 1;
+  entry["bytes"] = entry["bytes"].get<uint64_t>() + bytes;
+}
+
 Json DescribePtd(const PtdFile& file) {
   Json entries = Json::array();
+  Json totals = Json::object();
   for (const auto& e : file.entries()) {
+    const std::string format = KeyFormat(e.key);
+    AddTotal(&totals, format, e.size);
     entries.push_back({{"key", e.key},
+                       {"format", format},
                        {"layout", LayoutJson(e.layout)},
                        {"bytes", e.size},
                        {"offset", e.offset},
@@ -44,6 +70,7 @@ Json DescribePtd(const PtdFile& file) {
           {"version", file.version()},
           {"fingerprint", file.fingerprint()},
           {"segments", file.segment_count()},
+          {"format_totals", totals},
           {"entries", entries}};
 }
 
@@ -54,9 +81,22 @@ Json DescribeProgram(const ProgramFile& program) {
   for (const auto& ins : spec.instructions) op_counts[std::string(OpCodeName(ins.op))]++;
   uint64_t inline_bytes = 0, external_bytes = 0;
   int inline_count = 0, external_count = 0;
+  Json tensors = Json::array();
+  Json totals = Json::object();
   for (const auto& t : spec.tensors) {
     (t.is_inline() ? inline_bytes : external_bytes) += t.nbytes;
     (t.is_inline() ? inline_count : external_count)++;
+    AddTotal(&totals, FormatName(t), t.nbytes);
+    tensors.push_back(
+        {{"name", t.name},
+         {"format", FormatName(t)},
+         {"dtype", DTypeName(t.dtype)},
+         {"layout", WeightLayoutBaseName(t.layout)},
+         {"group_size", t.group_size},
+         {"shape", t.shape},
+         {"bytes", t.nbytes},
+         {"where",
+          t.is_inline() ? "inline" : spec.data_files[static_cast<size_t>(t.data_file)].name}});
   }
   Json data_files = Json::array();
   for (const auto& d : spec.data_files) {
@@ -91,6 +131,8 @@ Json DescribeProgram(const ProgramFile& program) {
         {"external", external_count},
         {"external_bytes", external_bytes}}},
       {"data_files", data_files},
+      {"format_totals", totals},
+      {"tensor_list", tensors},
   };
   if (spec.adapter) {
     const AdapterSpec& a = *spec.adapter;
@@ -130,7 +172,9 @@ Json ResolveExternal(const ProgramFile& program,
       problems.push_back(fmt::format("{}: key {} not in {}", t.name, t.key, file.path()));
       continue;
     }
+    // Packed blobs are described in the .ptd as u8 [nbytes].
     std::vector<int32_t> sizes(t.shape.begin(), t.shape.end());
+    if (t.layout != WeightLayout::kPlain) sizes = {static_cast<int32_t>(t.nbytes)};
     if (entry->size != t.nbytes ||
         (entry->layout && (entry->layout->dtype != t.dtype || entry->layout->sizes != sizes))) {
       problems.push_back(
@@ -141,6 +185,14 @@ Json ResolveExternal(const ProgramFile& program,
   }
   *ok = problems.empty();
   return {{"resolved", resolved}, {"problems", problems}};
+}
+
+void PrintTotals(const Json& totals) {
+  for (const auto& [format, total] : totals.items()) {
+    fmt::print("  total {:<6} {:>5} tensors {:>14} B ({:.3f} MiB)\n", format,
+               total["tensors"].get<uint64_t>(), total["bytes"].get<uint64_t>(),
+               static_cast<double>(total["bytes"].get<uint64_t>()) / (1024.0 * 1024.0));
+  }
 }
 
 void PrintText(const Json& info) {
@@ -159,6 +211,7 @@ void PrintText(const Json& info) {
                  layout, e["bytes"].get<uint64_t>(), e["offset"].get<uint64_t>(),
                  e["alignment"].get<uint64_t>());
     }
+    PrintTotals(info["format_totals"]);
     return;
   }
   fmt::print("{}: lorashare program ({}), {}\n", info["file"].get<std::string>(),
@@ -168,6 +221,14 @@ void PrintText(const Json& info) {
   fmt::print("  instructions: {} {}\n", info["instructions"].get<size_t>(),
              info["instruction_counts"].dump());
   fmt::print("  tensors: {}\n", info["tensors"].dump());
+  for (const auto& t : info["tensor_list"]) {
+    const int group = t["group_size"].get<int>();
+    fmt::print("    {:<40} {:<6} {:<8} group {:<4} {:<14} {:>12} B  {}\n",
+               t["name"].get<std::string>(), t["format"].get<std::string>(),
+               t["layout"].get<std::string>(), group > 0 ? std::to_string(group) : "-",
+               t["shape"].dump(), t["bytes"].get<uint64_t>(), t["where"].get<std::string>());
+  }
+  PrintTotals(info["format_totals"]);
   for (const auto& d : info["data_files"]) {
     fmt::print("  needs {} ({}) fingerprint {}\n", d["name"].get<std::string>(),
                d["role"].get<std::string>(), d["fingerprint"].get<std::string>());
