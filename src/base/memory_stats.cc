@@ -1,14 +1,17 @@
 #include "base/memory_stats.h"
 
 #include <charconv>
+#include <utility>
 
 #include "base/output_file.h"
 
 namespace lorashare {
 namespace {
 
-constexpr std::string_view kStatusPath = "/proc/self/status";
-constexpr std::string_view kSmapsRollupPath = "/proc/self/smaps_rollup";
+// /proc/<pid>/<name>, or /proc/self/<name> for pid 0.
+std::string ProcPath(pid_t pid, std::string_view name) {
+  return pid == 0 ? fmt::format("/proc/self/{}", name) : fmt::format("/proc/{}/{}", pid, name);
+}
 
 std::string_view TrimSpaces(std::string_view text) {
   size_t begin = text.find_first_not_of(" \t");
@@ -35,9 +38,16 @@ Result<uint64_t> ParseKilobyteValue(std::string_view value, std::string_view fie
   return kilobytes << 10;
 }
 
-Result<uint64_t> ReadProcField(std::string_view path, std::string_view field) {
-  LS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(std::string(path)));
-  return ParseProcKilobytes(text, field, path);
+// A field that older kernels do not write: absent is no error.
+Result<std::optional<uint64_t>> ParseOptionalKilobytes(std::string_view text,
+                                                       std::string_view field,
+                                                       std::string_view source) {
+  auto value = ParseProcKilobytes(text, field, source);
+  if (!value.ok() && value.error().code() == ErrorCode::kNotFound) {
+    return std::optional<uint64_t>();
+  }
+  LS_ASSIGN_OR_RETURN(uint64_t bytes, std::move(value));
+  return std::optional<uint64_t>(bytes);
 }
 
 }  // namespace
@@ -55,15 +65,34 @@ Result<uint64_t> ParseProcKilobytes(std::string_view text, std::string_view fiel
   return MakeError(ErrorCode::kNotFound, "{}: no field {}", source, field);
 }
 
-Result<MemoryStats> ReadMemoryStats() {
-  LS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(std::string(kStatusPath)));
+Result<MemoryStats> ReadMemoryStats(pid_t pid) {
+  const std::string path = ProcPath(pid, "status");
+  LS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
   MemoryStats stats;
-  LS_ASSIGN_OR_RETURN(stats.rss_bytes, ParseProcKilobytes(text, "VmRSS", kStatusPath));
-  LS_ASSIGN_OR_RETURN(stats.peak_rss_bytes, ParseProcKilobytes(text, "VmHWM", kStatusPath));
+  LS_ASSIGN_OR_RETURN(stats.rss_bytes, ParseProcKilobytes(text, "VmRSS", path));
+  LS_ASSIGN_OR_RETURN(stats.peak_rss_bytes, ParseProcKilobytes(text, "VmHWM", path));
   return stats;
 }
 
-Result<uint64_t> ReadPssBytes() { return ReadProcField(kSmapsRollupPath, "Pss"); }
+Result<SmapsRollup> ParseSmapsRollup(std::string_view text, std::string_view source) {
+  SmapsRollup rollup;
+  LS_ASSIGN_OR_RETURN(rollup.rss_bytes, ParseProcKilobytes(text, "Rss", source));
+  LS_ASSIGN_OR_RETURN(rollup.pss_bytes, ParseProcKilobytes(text, "Pss", source));
+  LS_ASSIGN_OR_RETURN(rollup.pss_anon_bytes, ParseOptionalKilobytes(text, "Pss_Anon", source));
+  LS_ASSIGN_OR_RETURN(rollup.pss_file_bytes, ParseOptionalKilobytes(text, "Pss_File", source));
+  return rollup;
+}
+
+Result<SmapsRollup> ReadSmapsRollup(pid_t pid) {
+  const std::string path = ProcPath(pid, "smaps_rollup");
+  LS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  return ParseSmapsRollup(text, path);
+}
+
+Result<uint64_t> ReadPssBytes() {
+  LS_ASSIGN_OR_RETURN(SmapsRollup rollup, ReadSmapsRollup());
+  return rollup.pss_bytes;
+}
 
 std::string FormatMiB(uint64_t bytes) {
   return fmt::format("{:.6f}", static_cast<double>(bytes) / (1024.0 * 1024.0));

@@ -5,10 +5,14 @@
 // Current RSS (VmRSS) shows what a step added; peak RSS (VmHWM) is what the
 // reference demo reports (getrusage's ru_maxrss). PSS divides shared pages
 // among the processes mapping them, so it tells what this process costs
-// beyond what other processes already hold.
+// beyond what other processes already hold; summed over processes it is what
+// they hold together.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,8 +25,24 @@ struct MemoryStats {
   uint64_t peak_rss_bytes = 0;  // VmHWM: highest resident so far
 };
 
-// Reads VmRSS and VmHWM from /proc/self/status.
-Result<MemoryStats> ReadMemoryStats();
+// Reads VmRSS and VmHWM from /proc/<pid>/status; pid 0 is this process.
+Result<MemoryStats> ReadMemoryStats(pid_t pid = 0);
+
+// A process's memory summed over all its mappings (/proc/<pid>/smaps_rollup).
+struct SmapsRollup {
+  uint64_t rss_bytes = 0;
+  uint64_t pss_bytes = 0;
+  // Pss split into anonymous (heap, KV cache, private copies) and file-backed
+  // (mapped .ptd weights) pages; older kernels do not report them.
+  std::optional<uint64_t> pss_anon_bytes;
+  std::optional<uint64_t> pss_file_bytes;
+};
+
+// Parses the text of a smaps_rollup file; `source` names it in errors.
+Result<SmapsRollup> ParseSmapsRollup(std::string_view text, std::string_view source);
+
+// Reads /proc/<pid>/smaps_rollup; pid 0 is this process.
+Result<SmapsRollup> ReadSmapsRollup(pid_t pid = 0);
 
 // Reads Pss from /proc/self/smaps_rollup.
 Result<uint64_t> ReadPssBytes();

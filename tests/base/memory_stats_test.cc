@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -76,6 +77,95 @@ TEST(ReadMemoryStats, SeesTouchedMemory) {
   EXPECT_GE(*pss, 60 * kMiB);
   EXPECT_LE(*pss, after->rss_bytes + kMiB);
   EXPECT_EQ(buffer[kSize - 1], 1);
+}
+
+// The layout of a real /proc/<pid>/smaps_rollup (Linux 6.1).
+constexpr const char* kSmapsRollup =
+    "55d0c0a00000-7ffc3b5f2000 ---p 00000000 00:00 0                          [rollup]\n"
+    "Rss:             5301400 kB\n"
+    "Pss:             2709800 kB\n"
+    "Pss_Dirty:         58000 kB\n"
+    "Pss_Anon:          57900 kB\n"
+    "Pss_File:        2651800 kB\n"
+    "Pss_Shmem:           100 kB\n"
+    "Shared_Clean:    5188000 kB\n"
+    "Shared_Dirty:          0 kB\n"
+    "Private_Clean:     55400 kB\n"
+    "Private_Dirty:     58000 kB\n"
+    "Referenced:      5301400 kB\n"
+    "Anonymous:         58000 kB\n"
+    "Swap:                  0 kB\n"
+    "SwapPss:               0 kB\n"
+    "Locked:                0 kB\n";
+
+TEST(ParseSmapsRollup, ReadsRssPssAndTheirSplit) {
+  auto rollup = ParseSmapsRollup(kSmapsRollup, "smaps_rollup");
+  ASSERT_TRUE(rollup.ok()) << rollup.error().message();
+  EXPECT_EQ(rollup->rss_bytes, 5301400ull * 1024);
+  EXPECT_EQ(rollup->pss_bytes, 2709800ull * 1024);
+  ASSERT_TRUE(rollup->pss_anon_bytes.has_value());
+  EXPECT_EQ(*rollup->pss_anon_bytes, 57900ull * 1024);
+  ASSERT_TRUE(rollup->pss_file_bytes.has_value());
+  EXPECT_EQ(*rollup->pss_file_bytes, 2651800ull * 1024);
+}
+
+TEST(ParseSmapsRollup, OlderKernelsLackTheSplit) {
+  auto rollup = ParseSmapsRollup("Rss: 8 kB\nPss: 4 kB\nShared_Clean: 8 kB\n", "rollup");
+  ASSERT_TRUE(rollup.ok()) << rollup.error().message();
+  EXPECT_EQ(rollup->pss_bytes, 4096u);
+  EXPECT_FALSE(rollup->pss_anon_bytes.has_value());
+  EXPECT_FALSE(rollup->pss_file_bytes.has_value());
+}
+
+TEST(ParseSmapsRollup, MissingOrMalformedFieldsAreErrors) {
+  auto missing = ParseSmapsRollup("Rss: 8 kB\nPss_Anon: 4 kB\n", "/proc/7/smaps_rollup");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message().find("/proc/7/smaps_rollup: no field Pss"),
+            std::string::npos);
+  auto malformed = ParseSmapsRollup("Rss: 8 kB\nPss: 4 kB\nPss_File: many\n", "rollup");
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(malformed.error().message().find("Pss_File"), std::string::npos);
+}
+
+// Pages a forked child shares with its parent count half to each in PSS and
+// fully in each RSS: reading the child by pid must show that.
+TEST(ReadSmapsRollup, SeesAnotherProcessShareItsPages) {
+  constexpr size_t kSize = 64 * kMiB;
+  auto buffer = std::make_unique<char[]>(kSize);
+  std::memset(buffer.get(), 3, kSize);
+  int release[2];
+  ASSERT_EQ(pipe(release), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(release[1]);
+    char c;
+    while (read(release[0], &c, 1) > 0) {
+    }
+    _exit(buffer[kSize - 1] == 3 ? 0 : 1);
+  }
+  close(release[0]);
+  auto rollup = ReadSmapsRollup(child);
+  auto stats = ReadMemoryStats(child);
+  close(release[1]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(rollup.ok()) << rollup.error().message();
+  ASSERT_TRUE(stats.ok()) << stats.error().message();
+  EXPECT_GE(rollup->rss_bytes, kSize);
+  EXPECT_NEAR(static_cast<double>(stats->rss_bytes), static_cast<double>(rollup->rss_bytes),
+              4.0 * kMiB);
+  EXPECT_LE(rollup->pss_bytes + kSize / 2 - 4 * kMiB, rollup->rss_bytes);
+}
+
+TEST(ReadSmapsRollup, MissingProcessIsNamed) {
+  // pid_max is at most 2^22, so this pid never exists.
+  auto rollup = ReadSmapsRollup(1 << 23);
+  ASSERT_FALSE(rollup.ok());
+  EXPECT_NE(rollup.error().message().find("/proc/8388608/smaps_rollup"), std::string::npos);
 }
 
 TEST(FormatMiB, SixDecimals) {

@@ -1,0 +1,25 @@
+// What `lorashare bench` derives from a program alone: the weight bytes one
+// decode step reads and the prompt it runs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "format/program.h"
+
+namespace lorashare::tools {
+
+// Bytes of weights one decode step (one token) reads, as stored: every
+// tensor of every instruction (linear weights including the output layer,
+// LoRA A and B, norm weights) once per instruction that uses it, but only one
+// row of an embedding table. A table tied to the output layer counts in full
+// for the output layer and one row for the lookup. Decode is memory-bound, so
+// this over the machine's bandwidth bounds tokens/s.
+uint64_t DecodeWeightBytes(const ProgramSpec& spec);
+
+// `count` token ids that stand in for a prompt: the program's BOS first when
+// it has one, then ids spread over the whole vocabulary (a fixed stride, so
+// every run reads the same embedding rows). No tokenizer is needed.
+std::vector<int32_t> SyntheticPrompt(const ProgramSpec& spec, int32_t count);
+
+}  // namespace lorashare::tools

@@ -1,0 +1,302 @@
+// `lorashare bench` through the CLI binary on the tiny preset exported f32:
+// every JSON field is there with sane values, the weight bytes per token
+// equal a count made independently from the model's shape (as `inspect`
+// reports it), --processes reads each process's PSS, and bad flags or files
+// get clear errors with the documented exit codes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Quote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class BenchTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() /
+                        ("lorashare_bench_test_" + std::to_string(getpid())));
+    fs::create_directories(*dir_);
+    CommandResult made = Lorashare({"make-test-model", "--preset", "tiny", "--out", Path("base"),
+                                    "--lora-out", Path("adapter")});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    CommandResult base = Lorashare({"export", "--quiet", "--checkpoint", Path("base"), "--output",
+                                    Path("base.pte"), "--foundation-weights", Path("f.ptd")});
+    ASSERT_EQ(base.exit_code, 0) << base.err;
+    CommandResult lora =
+        Lorashare({"export", "--quiet", "--checkpoint", Path("base"), "--adapter", Path("adapter"),
+                   "--output", Path("lora.pte"), "--foundation-weights", Path("f.ptd")});
+    ASSERT_EQ(lora.exit_code, 0) << lora.err;
+  }
+
+  static void TearDownTestSuite() {
+    std::error_code error;
+    fs::remove_all(*dir_, error);
+    delete dir_;
+  }
+
+  static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
+
+  static CommandResult Lorashare(const std::vector<std::string>& args) {
+    std::string command = Quote(LORASHARE_BINARY);
+    for (const std::string& arg : args) command += " " + Quote(arg);
+    fs::path out = *dir_ / "stdout.txt", err = *dir_ / "stderr.txt";
+    command += " >" + Quote(out.string()) + " 2>" + Quote(err.string());
+    int status = std::system(command.c_str());
+    CommandResult result;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    result.out = ReadFile(out);
+    result.err = ReadFile(err);
+    return result;
+  }
+
+  // bench on `program` over f.ptd with one thread and `extra` flags; short
+  // lengths unless `extra` sets them.
+  static CommandResult Bench(const std::string& program, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"bench",     "--model", Path(program), "--data", Path("f.ptd"),
+                                     "--threads", "1"};
+    auto has = [&](const char* flag) {
+      return std::find(extra.begin(), extra.end(), flag) != extra.end();
+    };
+    if (!has("--prompt-len")) args.insert(args.end(), {"--prompt-len", "12"});
+    if (!has("--gen")) args.insert(args.end(), {"--gen", "6"});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Lorashare(args);
+  }
+
+  static Json ParseJson(const CommandResult& result) {
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    Json json = Json::parse(result.out, nullptr, false);
+    EXPECT_FALSE(json.is_discarded()) << result.out;
+    return json;
+  }
+
+  static Json Inspect(const std::string& program) {
+    CommandResult result = Lorashare({"inspect", "--json", Path(program)});
+    Json json = ParseJson(result);
+    return json.is_array() && !json.empty() ? json[0] : Json();
+  }
+
+  // Weight bytes a decode step reads, counted from the shape `inspect`
+  // reports: every projection, norm and the output layer once, one row of
+  // the embedding, f32; plus A (rank x in) and B (out x rank) per adapted
+  // projection per layer.
+  static uint64_t CountFromShape(const Json& info) {
+    const Json& m = info["model"];
+    const uint64_t dim = m["dim"], layers = m["n_layers"], heads = m["n_heads"],
+                   kv_heads = m["n_kv_heads"], head_dim = m["head_dim"], hidden = m["hidden_dim"],
+                   vocab = m["vocab_size"];
+    const uint64_t q = heads * head_dim, kv = kv_heads * head_dim;
+    uint64_t per_layer = dim * q + 2 * dim * kv + q * dim + 3 * dim * hidden + 2 * dim;
+    if (m["qk_norm"].get<bool>()) per_layer += 2 * head_dim;
+    if (info.contains("adapter")) {
+      const std::map<std::string, std::pair<uint64_t, uint64_t>> in_out = {
+          {"q_proj", {dim, q}},        {"k_proj", {dim, kv}},        {"v_proj", {dim, kv}},
+          {"o_proj", {q, dim}},        {"gate_proj", {dim, hidden}}, {"up_proj", {dim, hidden}},
+          {"down_proj", {hidden, dim}}};
+      const uint64_t rank = info["adapter"]["rank"];
+      for (const Json& target : info["adapter"]["targets"]) {
+        const auto& [in, out] = in_out.at(target.get<std::string>());
+        per_layer += rank * (in + out);
+      }
+    }
+    return 4 * (layers * per_layer + dim + vocab * dim + dim);
+  }
+
+  static void ExpectStats(const Json& report, const std::string& key, size_t count) {
+    SCOPED_TRACE(key);
+    ASSERT_TRUE(report.contains(key));
+    const Json& s = report[key];
+    for (const char* field : {"mean", "median", "stdev", "min", "max"}) {
+      ASSERT_TRUE(s.contains(field) && s[field].is_number()) << field;
+    }
+    const double mean = s["mean"], median = s["median"], stdev = s["stdev"], min = s["min"],
+                 max = s["max"];
+    EXPECT_GT(min, 0);
+    EXPECT_LE(min, median);
+    EXPECT_LE(median, max);
+    EXPECT_LE(min, mean * (1 + 1e-12));
+    EXPECT_LE(mean, max * (1 + 1e-12));
+    EXPECT_GE(stdev, 0);
+    const Json& samples = report["samples"][key];
+    ASSERT_EQ(samples.size(), count);
+    double sum = 0, low = samples[0], high = samples[0];
+    for (const Json& v : samples) {
+      sum += v.get<double>();
+      low = std::min(low, v.get<double>());
+      high = std::max(high, v.get<double>());
+    }
+    EXPECT_NEAR(mean, sum / count, 1e-9 * std::abs(mean));
+    EXPECT_EQ(min, low);
+    EXPECT_EQ(max, high);
+  }
+
+  static fs::path* dir_;
+};
+
+fs::path* BenchTest::dir_ = nullptr;
+
+TEST_F(BenchTest, JsonHasEveryFieldWithSaneValues) {
+  Json report = ParseJson(Bench("base.pte", {"--repeat", "3", "--warmup", "1", "--json"}));
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["model"], Path("base.pte"));
+  EXPECT_EQ(report["threads"], 1);
+  EXPECT_EQ(report["prompt_len"], 12);
+  EXPECT_EQ(report["gen"], 6);
+  EXPECT_EQ(report["repeat"], 3);
+  for (const char* key : {"load_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s"}) {
+    ExpectStats(report, key, 3);
+  }
+  // The first token comes after the whole prompt: at least as long as the
+  // prefill at its measured rate.
+  EXPECT_GE(report["ttft_ms"]["min"].get<double>() * 1.0001,
+            12 * 1000.0 / report["prefill_tok_s"]["max"].get<double>());
+  const double load = report["rss_after_load_mib"], prefill = report["rss_after_prefill_mib"],
+               gen = report["rss_after_gen_mib"], peak = report["peak_rss_mib"];
+  EXPECT_GT(load, 1);
+  EXPECT_GE(prefill, load * 0.9);
+  EXPECT_GE(peak, gen);
+  EXPECT_GE(peak, prefill);
+  EXPECT_LT(peak, 4096);
+  const uint64_t bytes = report["weight_bytes_per_token"];
+  const double achieved = report["achieved_gb_s"], stream = report["stream_gb_s"];
+  EXPECT_NEAR(achieved, bytes * report["decode_tok_s"]["mean"].get<double>() / 1e9,
+              1e-9 * achieved);
+  EXPECT_GT(stream, 0.1);
+  EXPECT_NEAR(report["bandwidth_fraction"].get<double>(), achieved / stream, 1e-9);
+}
+
+TEST_F(BenchTest, WeightBytesPerTokenMatchTheShape) {
+  for (const std::string program : {"base.pte", "lora.pte"}) {
+    SCOPED_TRACE(program);
+    const Json info = Inspect(program);
+    ASSERT_TRUE(info.is_object());
+    Json report =
+        ParseJson(Bench(program, {"--repeat", "1", "--warmup", "0", "--json", "--no-bandwidth"}));
+    EXPECT_EQ(report["weight_bytes_per_token"].get<uint64_t>(), CountFromShape(info));
+    EXPECT_TRUE(report["stream_gb_s"].is_null());
+    EXPECT_TRUE(report["bandwidth_fraction"].is_null());
+    if (program == "base.pte") {
+      // Tied embeddings: every stored byte is read once (the table as the
+      // output layer) and one more row for the lookup.
+      const Json& m = info["model"];
+      ASSERT_TRUE(m["tied_embeddings"].get<bool>());
+      const uint64_t stored = info["tensors"]["external_bytes"].get<uint64_t>() +
+                              info["tensors"]["inline_bytes"].get<uint64_t>();
+      EXPECT_EQ(report["weight_bytes_per_token"].get<uint64_t>(),
+                stored + 4 * m["dim"].get<uint64_t>());
+    }
+  }
+}
+
+TEST_F(BenchTest, ProcessesReportTheirPss) {
+  Json report = ParseJson(Bench("lora.pte", {"--repeat", "2", "--warmup", "0", "--processes", "2",
+                                             "--json", "--no-bandwidth"}));
+  ASSERT_TRUE(report.contains("processes"));
+  ASSERT_EQ(report["processes"].size(), 2u);
+  for (const char* key : {"load_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s"}) {
+    ExpectStats(report, key, 4);  // both processes' repeats
+  }
+  std::set<int> pids;
+  double pss_sum = 0, smallest_rss = 1e300;
+  for (const Json& p : report["processes"]) {
+    pids.insert(p["pid"].get<int>());
+    const double rss = p["rss_mib"], pss = p["pss_mib"];
+    EXPECT_GT(pss, 0);
+    EXPECT_LE(pss, rss + 0.01);
+    EXPECT_GE(p["peak_rss_mib"].get<double>(), rss);
+    EXPECT_GE(report["rss_after_gen_mib"].get<double>(), rss * 0.9);
+    pss_sum += pss;
+    smallest_rss = std::min(smallest_rss, rss);
+  }
+  EXPECT_EQ(pids.size(), 2u);
+  EXPECT_FALSE(pids.count(0));
+  EXPECT_NEAR(report["pss_sum_mib"].get<double>(), pss_sum, 1e-9 * pss_sum);
+  EXPECT_NEAR(report["pss_sum_over_rss"].get<double>(), pss_sum / smallest_rss, 1e-9);
+  // The two share at least the program's code and the mapped weights, so
+  // together they hold less than two private copies would.
+  EXPECT_LT(report["pss_sum_over_rss"].get<double>(), 2.0);
+}
+
+TEST_F(BenchTest, HumanTableByDefault) {
+  CommandResult result = Bench("base.pte", {"--repeat", "1", "--warmup", "0", "--no-bandwidth"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  for (const char* needle : {"decode tok/s", "prefill tok/s", "first token ms", "load ms",
+                             "RSS after load", "Weight bytes per decoded token"}) {
+    EXPECT_NE(result.out.find(needle), std::string::npos) << needle << " in " << result.out;
+  }
+  EXPECT_EQ(result.err, "");
+}
+
+void ExpectError(const CommandResult& result, int exit_code, const std::string& needle) {
+  EXPECT_EQ(result.exit_code, exit_code) << result.err;
+  EXPECT_NE(result.err.find(needle), std::string::npos)
+      << "stderr lacks '" << needle << "': " << result.err;
+  EXPECT_EQ(result.out.find('{'), std::string::npos) << result.out;
+}
+
+TEST_F(BenchTest, BadFlagsAreUsageErrors) {
+  ExpectError(Bench("base.pte", {"--prompt-len", "0"}), 2, "--prompt-len");
+  ExpectError(Bench("base.pte", {"--gen", "-3"}), 2, "--gen");
+  ExpectError(Bench("base.pte", {"--repeat", "many"}), 2, "--repeat");
+  ExpectError(Bench("base.pte", {"--threads", "-1"}), 2, "--threads");
+  ExpectError(Bench("base.pte", {"--warmup", "-1"}), 2, "--warmup");
+  ExpectError(Bench("base.pte", {"--frobnicate"}), 2, "--frobnicate");
+  ExpectError(Lorashare({"bench", "--data", Path("f.ptd")}), 2, "--model");
+}
+
+TEST_F(BenchTest, LengthsBeyondTheContextAreRefused) {
+  // The tiny preset's context is 512 positions.
+  ExpectError(Bench("base.pte", {"--prompt-len", "500", "--gen", "13"}), 2,
+              "--prompt-len 500 + --gen 13 = 513 positions exceed the context");
+  ExpectError(Bench("base.pte", {"--prompt-len", "500", "--gen", "13", "--processes", "2"}), 2,
+              "exceed the context");
+}
+
+TEST_F(BenchTest, BadFilesAreDataErrors) {
+  ExpectError(Lorashare({"bench", "--model", Path("absent.pte"), "--data", Path("f.ptd")}), 1,
+              "absent.pte");
+  ExpectError(Lorashare({"bench", "--model", Path("base.pte"), "--data", Path("absent.ptd")}), 1,
+              "absent.ptd");
+  // A program given as its own data file: the fingerprint cannot match.
+  CommandResult wrong =
+      Lorashare({"bench", "--model", Path("base.pte"), "--data", Path("base.pte")});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.err;
+  EXPECT_NE(wrong.err.find("lorashare: error:"), std::string::npos) << wrong.err;
+  // In child processes the error still reaches the user and the exit code.
+  ExpectError(Lorashare({"bench", "--model", Path("base.pte"), "--data", Path("absent.ptd"),
+                         "--processes", "2"}),
+              1, "absent.ptd");
+}
+
+}  // namespace
