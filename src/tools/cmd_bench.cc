@@ -12,6 +12,7 @@
 // {
 //   "model": "<.pte>", "data": ["<.ptd>", ...],
 //   "threads": worker threads (0 resolved to the core count),
+//   "kv_type": "f32" or "f16" (the KV cache's element type),
 //   "prompt_len", "gen", "repeat", "warmup": as run,
 //   "load_ms": {stats}          Model::Load + NewSession
 //   "ttft_ms": {stats}          prefill of prompt_len tokens + the first greedy token
@@ -64,6 +65,7 @@
 #include "runtime/session.h"
 #include "tools/bench_support.h"
 #include "tools/commands.h"
+#include "tools/generation_support.h"
 #include "tools/report.h"
 
 namespace lorashare::tools {
@@ -84,6 +86,7 @@ struct BenchFlags {
   int32_t prompt_len = 128;
   int32_t gen = 64;
   int threads = 0;
+  DType kv_type = DType::kF32;
   int repeat = 3;
   int warmup = 1;
   int processes = 0;  // 0: run here; N: N child processes at once
@@ -134,6 +137,7 @@ Result<Cycle> RunCycle(const BenchFlags& flags, std::span<const int32_t> prompt,
   *loaded = {};  // the previous cycle's model goes before this one loads
   ModelOptions options;
   options.threads = flags.threads;
+  options.kv_type = flags.kv_type;
   Cycle cycle;
   auto start = Clock::now();
   LS_ASSIGN_OR_RETURN(loaded->model, Model::Load(flags.model, flags.data, options));
@@ -194,6 +198,7 @@ Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t 
   Json out = {{"model", flags.model},
               {"data", flags.data},
               {"threads", ResolvedThreads(flags.threads)},
+              {"kv_type", DTypeName(flags.kv_type)},
               {"prompt_len", flags.prompt_len},
               {"gen", flags.gen},
               {"repeat", flags.repeat},
@@ -219,10 +224,12 @@ Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t 
 }
 
 void PrintHuman(const Json& report) {
-  fmt::print("{} over {}: {} threads, prompt {} tokens, gen {} tokens, {} repeats ({} warmup)\n",
-             report["model"].get<std::string>(), report["data"].dump(),
-             report["threads"].get<int>(), report["prompt_len"].get<int>(),
-             report["gen"].get<int>(), report["repeat"].get<int>(), report["warmup"].get<int>());
+  fmt::print(
+      "{} over {}: {} threads, {} KV cache, prompt {} tokens, gen {} tokens, {} repeats ({} "
+      "warmup)\n",
+      report["model"].get<std::string>(), report["data"].dump(), report["threads"].get<int>(),
+      report["kv_type"].get<std::string>(), report["prompt_len"].get<int>(),
+      report["gen"].get<int>(), report["repeat"].get<int>(), report["warmup"].get<int>());
   fmt::print("{:<22}{:>12}{:>12}{:>12}{:>12}{:>12}\n", "", "mean", "median", "stdev", "min", "max");
   const std::pair<const char*, const char*> rows[] = {{"load_ms", "load ms"},
                                                       {"ttft_ms", "first token ms"},
@@ -394,6 +401,7 @@ std::vector<std::string> ChildArgs(const BenchFlags& flags) {
           "--prompt-len",   std::to_string(flags.prompt_len),
           "--gen",          std::to_string(flags.gen),
           "--threads",      std::to_string(flags.threads),
+          "--kv-type",      std::string(DTypeName(flags.kv_type)),
           "--repeat",       std::to_string(flags.repeat),
           "--warmup",       std::to_string(flags.warmup),
           "--no-bandwidth", "--hold"};
@@ -512,6 +520,7 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", flags->threads, "worker threads (0 = one per core)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  AddKvTypeOption(cmd, &flags->kv_type);
   cmd->add_option("--repeat", flags->repeat, "measured cycles, each a fresh load")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

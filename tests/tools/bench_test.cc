@@ -171,6 +171,7 @@ TEST_F(BenchTest, JsonHasEveryFieldWithSaneValues) {
   ASSERT_TRUE(report.is_object());
   EXPECT_EQ(report["model"], Path("base.pte"));
   EXPECT_EQ(report["threads"], 1);
+  EXPECT_EQ(report["kv_type"], "f32");
   EXPECT_EQ(report["prompt_len"], 12);
   EXPECT_EQ(report["gen"], 6);
   EXPECT_EQ(report["repeat"], 3);
@@ -248,6 +249,13 @@ TEST_F(BenchTest, ProcessesReportTheirPss) {
   EXPECT_LT(report["pss_sum_over_rss"].get<double>(), 2.0);
 }
 
+TEST_F(BenchTest, KvTypeF16) {
+  Json report = ParseJson(
+      Bench("base.pte", {"--kv-type", "f16", "--repeat", "1", "--json", "--no-bandwidth"}));
+  EXPECT_EQ(report["kv_type"], "f16");
+  ExpectStats(report, "decode_tok_s", 1);
+}
+
 TEST_F(BenchTest, HumanTableByDefault) {
   CommandResult result = Bench("base.pte", {"--repeat", "1", "--warmup", "0", "--no-bandwidth"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -271,6 +279,7 @@ TEST_F(BenchTest, BadFlagsAreUsageErrors) {
   ExpectError(Bench("base.pte", {"--repeat", "many"}), 2, "--repeat");
   ExpectError(Bench("base.pte", {"--threads", "-1"}), 2, "--threads");
   ExpectError(Bench("base.pte", {"--warmup", "-1"}), 2, "--warmup");
+  ExpectError(Bench("base.pte", {"--kv-type", "q4"}), 2, "--kv-type");
   ExpectError(Bench("base.pte", {"--frobnicate"}), 2, "--frobnicate");
   ExpectError(Lorashare({"bench", "--data", Path("f.ptd")}), 2, "--model");
 }
