@@ -57,6 +57,10 @@ class BenchTest : public ::testing::Test {
         Lorashare({"export", "--quiet", "--checkpoint", Path("base"), "--adapter", Path("adapter"),
                    "--output", Path("lora.pte"), "--foundation-weights", Path("f.ptd")});
     ASSERT_EQ(lora.exit_code, 0) << lora.err;
+    CommandResult quantized =
+        Lorashare({"export", "--quiet", "--checkpoint", Path("base"), "--quantize", "8da4w",
+                   "--output", Path("q.pte"), "--foundation-weights", Path("q.ptd")});
+    ASSERT_EQ(quantized.exit_code, 0) << quantized.err;
   }
 
   static void TearDownTestSuite() {
@@ -218,6 +222,28 @@ TEST_F(BenchTest, WeightBytesPerTokenMatchTheShape) {
                 stored + 4 * m["dim"].get<uint64_t>());
     }
   }
+}
+
+// 8da4w: packed int4 linear weights and an int8 table that also serves as
+// the tied output layer. `inspect` lists every tensor with its stored bytes;
+// a decode step reads each once, and one row of the table more.
+TEST_F(BenchTest, QuantizedWeightBytesPerTokenMatchInspect) {
+  const Json info = Inspect("q.pte");
+  ASSERT_TRUE(info.contains("tensor_list"));
+  uint64_t expected = 0;
+  for (const Json& t : info["tensor_list"]) {
+    expected += t["bytes"].get<uint64_t>();
+    if (t["name"] == "tok_embeddings.weight") {
+      EXPECT_EQ(t["format"], "q8row");
+      expected += t["bytes"].get<uint64_t>() / t["shape"][0].get<uint64_t>();
+    }
+  }
+  Json report = ParseJson(
+      Lorashare({"bench", "--model", Path("q.pte"), "--data", Path("q.ptd"), "--prompt-len", "8",
+                 "--gen", "4", "--repeat", "1", "--json", "--no-bandwidth"}));
+  EXPECT_EQ(report["weight_bytes_per_token"].get<uint64_t>(), expected);
+  // int4 / int8 against f32, even with the tiny rows of 64 padded to 128 columns.
+  EXPECT_LT(expected, CountFromShape(info) / 2);
 }
 
 TEST_F(BenchTest, ProcessesReportTheirPss) {
