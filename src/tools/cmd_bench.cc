@@ -27,7 +27,9 @@
 //                               (DecodeWeightBytes, tools/bench_support.h)
 //   "stream_gb_s":              read bandwidth: best of 3 passes over 1 GiB with
 //                               the same threads (null with --no-bandwidth)
-//   "achieved_gb_s":            weight_bytes_per_token * decode_tok_s.mean / 1e9
+//   "achieved_gb_s":            weight_bytes_per_token * decode_tok_s.mean / 1e9, times N
+//                               with --processes N (each decodes at once, reading
+//                               the shared weights from memory for itself)
 //   "bandwidth_fraction":       achieved_gb_s / stream_gb_s (null with --no-bandwidth)
 //   with --processes N, also:
 //   "processes": [{"pid", "rss_mib", "pss_mib", "pss_anon_mib", "pss_file_mib",
@@ -214,8 +216,8 @@ Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t 
   out["rss_after_gen_mib"] = measured.rss_after_gen_mib;
   out["peak_rss_mib"] = measured.peak_rss_mib;
   out["weight_bytes_per_token"] = weight_bytes;
-  const double achieved =
-      static_cast<double>(weight_bytes) * Summarize(measured.samples[3]).mean / 1e9;
+  const double achieved = static_cast<double>(weight_bytes) * Summarize(measured.samples[3]).mean *
+                          std::max(1, flags.processes) / 1e9;
   out["stream_gb_s"] = stream_bytes_per_s ? Json(*stream_bytes_per_s / 1e9) : Json(nullptr);
   out["achieved_gb_s"] = achieved;
   out["bandwidth_fraction"] =

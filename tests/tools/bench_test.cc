@@ -270,6 +270,12 @@ TEST_F(BenchTest, ProcessesReportTheirPss) {
   EXPECT_FALSE(pids.count(0));
   EXPECT_NEAR(report["pss_sum_mib"].get<double>(), pss_sum, 1e-9 * pss_sum);
   EXPECT_NEAR(report["pss_sum_over_rss"].get<double>(), pss_sum / smallest_rss, 1e-9);
+  // Both decode at once, each reading the weights.
+  const double achieved = report["achieved_gb_s"];
+  EXPECT_NEAR(achieved,
+              2 * report["weight_bytes_per_token"].get<double>() *
+                  report["decode_tok_s"]["mean"].get<double>() / 1e9,
+              1e-9 * achieved);
   // The two share at least the program's code and the mapped weights, so
   // together they hold less than two private copies would.
   EXPECT_LT(report["pss_sum_over_rss"].get<double>(), 2.0);
