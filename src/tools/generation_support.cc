@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 
 namespace lorashare::tools {
 
@@ -31,10 +30,13 @@ Result<LoadedModel> LoadModelForGeneration(const std::string& program_path,
 }
 
 void AddKvTypeOption(CLI::App* cmd, DType* kv_type) {
-  const std::map<std::string, DType> types = {{"f32", DType::kF32}, {"f16", DType::kF16}};
-  cmd->add_option("--kv-type", *kv_type,
-                  "KV cache element type: f32, or f16 (half the cache memory)")
-      ->transform(CLI::CheckedTransformer(types))
+  cmd->add_option_function<std::string>(
+         "--kv-type",
+         [kv_type](const std::string& name) {
+           *kv_type = name == "f16" ? DType::kF16 : DType::kF32;
+         },
+         "KV cache element type: f32, or f16 (half the cache memory)")
+      ->check(CLI::IsMember({"f32", "f16"}))
       ->default_str("f32");
 }
 
