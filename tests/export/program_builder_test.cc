@@ -62,6 +62,21 @@ TEST(ProgramBuilderTest, LlamaLayersInOrder) {
   EXPECT_EQ(last_attention, (std::vector<int64_t>{1, 4, 2, 4}));
 }
 
+// A tied model whose embedding is quantized so the classifier cannot read it
+// keeps its output layer in a tensor of its own.
+TEST(ProgramBuilderTest, TiedModelWithASeparateOutputLayerReadsOutputWeight) {
+  TensorTable table;
+  ProgramSpec spec;
+  ProgramBuildInput input{SmallConfig(Architecture::kLlama), std::ref(table), {}, 0.0f};
+  input.separate_output = true;
+  ASSERT_TRUE(BuildInstructions(input, &spec).ok());
+  ASSERT_TRUE(table.index.count("output.weight"));
+  EXPECT_EQ(spec.instructions.back().tensors,
+            std::vector<int32_t>{table.index.at("output.weight")});
+  EXPECT_EQ(spec.instructions.front().tensors,
+            std::vector<int32_t>{table.index.at("tok_embeddings.weight")});
+}
+
 TEST(ProgramBuilderTest, Qwen3NormalisesQueriesAndKeysPerHeadBeforeRope) {
   TensorTable table;
   ProgramSpec spec;
