@@ -12,6 +12,9 @@ trap 'rm -rf "$tmp"' EXIT
 "$bin" make-test-model --quiet --preset tiny-qwen3 --out "$tmp/qwen"
 "$bin" export --quiet --checkpoint "$tmp/base" --adapter "$tmp/adapter" --output "$tmp/lora.pte" \
   --foundation-weights "$tmp/foundation.ptd" --adapter-weights "$tmp/lora.ptd"
+# A program with packed tensors (q4g32 linears, q4g32 embedding, separate q8row output layer).
+"$bin" export --quiet --checkpoint "$tmp/base" --output "$tmp/quantized.pte" \
+  --foundation-weights "$tmp/quantized.ptd" --quantize 8da4w --embedding-quantize 4,32
 
 seed() {  # seed TARGET FILE...
   local target=$1
@@ -20,8 +23,8 @@ seed() {  # seed TARGET FILE...
   cp "$@" "$out/$target/"
 }
 seed ptd_fuzzer "$tmp/lora.ptd"
-seed pte_fuzzer "$tmp/lora.pte"
-seed plan_fuzzer "$tmp/lora.pte"
+seed pte_fuzzer "$tmp/lora.pte" "$tmp/quantized.pte"
+seed plan_fuzzer "$tmp/lora.pte" "$tmp/quantized.pte"
 seed safetensors_fuzzer "$tmp/adapter/adapter_model.safetensors"
 seed pth_fuzzer "$tmp/meta/adapter_model.pt"
 seed tokenizer_tiktoken_fuzzer "$tmp/base/tokenizer.model"
