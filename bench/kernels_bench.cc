@@ -79,6 +79,48 @@ BENCHMARK(BM_MatMul)
     ->ArgsProduct({{0, 1, 2, 3, 4}, {0, 1, 2}, {1, 128}, {1, 2}})
     ->UseRealTime();
 
+// Decode through the projections of a Llama 3.2 1B-shaped stack (16 layers,
+// hidden 2048, FFN 8192, 8 KV heads of 64): ~1e9 weights, far beyond the
+// caches, and 112 MatMul calls per token as in the runtime.
+void BM_DecodeStack(benchmark::State& state) {
+  const WeightFormat& f = kFormats[state.range(0)];
+  constexpr int64_t kLayers = 16;
+  constexpr int64_t kLayerShapes[][2] = {{2048, 2048}, {512, 2048},  {512, 2048}, {2048, 2048},
+                                         {8192, 2048}, {8192, 2048}, {2048, 8192}};
+  std::vector<std::vector<uint8_t>> stored;
+  stored.reserve(kLayers * std::size(kLayerShapes));
+  std::vector<MatrixView> views;
+  int64_t bytes = 0;
+  std::vector<std::vector<uint8_t>> first_layer;  // packed once, copied to every layer
+  for (const auto& shape : kLayerShapes) first_layer.push_back(StoreWeights(f, shape[0], shape[1]));
+  for (int64_t layer = 0; layer < kLayers; ++layer) {
+    for (size_t i = 0; i < std::size(kLayerShapes); ++i) {
+      const auto& shape = kLayerShapes[i];
+      stored.push_back(first_layer[i]);
+      views.push_back({f.dtype, stored.back().data(), shape[0], shape[1], f.layout, f.group_size});
+      bytes += static_cast<int64_t>(stored.back().size());
+    }
+  }
+  std::vector<float> x(8192, 0.25f), y(8192);
+  ThreadPool pool(static_cast<int>(state.range(1)));
+  for (auto _ : state) {
+    for (const MatrixView& w : views) {
+      MatMul(w, {.x = x.data(), .n = 1, .x_stride = w.cols, .y = y.data(), .y_stride = w.rows},
+             &pool);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(fmt::format("{} {:.0f} MB/token", f.name, bytes / 1e6));
+  state.SetBytesProcessed(state.iterations() * bytes);
+  state.counters["tokens/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_DecodeStack)
+    ->ArgNames({"format", "threads"})
+    ->ArgsProduct({{1, 2, 3, 4}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 void BM_Attention(benchmark::State& state) {
   const int64_t len = state.range(0), heads = 32, kv_heads = 8, head_dim = 64;
   std::vector<float> q(heads * head_dim, 0.1f), out(q.size());

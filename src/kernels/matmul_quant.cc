@@ -27,6 +27,7 @@
 #include <cstring>
 
 #include "hwy/aligned_allocator.h"
+#include "hwy/cache_control.h"
 #include "kernels/half.h"
 
 #undef HWY_TARGET_INCLUDE
@@ -222,6 +223,22 @@ HWY_INLINE VI8 ApplySign(VI8 x, VI8 q) {
 #endif
 }
 
+// GEMV streams the weights once, kRows rows at a time; rows are contiguous,
+// so a tile is a few pages read as kRows interleaved streams, which the
+// hardware prefetchers (stopping at page boundaries) ramp up on too late.
+// While the tile reads byte `offset` of its rows, fetch the same bytes of the
+// next tile's rows: one tile of lookahead, at the rate of consumption.
+template <size_t kRows, size_t kTokens>
+HWY_INLINE void PrefetchNextTile(const uint8_t* tile, uint64_t row_bytes, int64_t offset) {
+  if constexpr (kTokens == 1) {
+    for (size_t r = 0; r < kRows; ++r) {
+      for (int64_t line = 0; line < kVecBytes; line += 64) {
+        hwy::Prefetch(tile + (kRows + r) * row_bytes + offset + line);
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- kQ8Row
 
 template <size_t kRows, size_t kTokens>
@@ -236,6 +253,7 @@ HWY_INLINE void Q8Tile(const QuantProblem& p, int64_t row, int64_t token) {
   const uint8_t* w = p.blob + row * p.g.row_bytes;
   const uint8_t* x = p.act + token * p.g.padded_cols;
   for (int64_t c = 0; c < p.g.padded_cols; c += kVecBytes) {
+    PrefetchNextTile<kRows, kTokens>(w, p.g.row_bytes, c);
     VI8 xv[kTokens];
     for (size_t t = 0; t < kTokens; ++t)
       xv[t] = hn::LoadU(di8, reinterpret_cast<const int8_t*>(x + t * p.g.padded_cols + c));
@@ -376,6 +394,7 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, const float* scales, int64_t row, 
   const auto* x = reinterpret_cast<const int8_t*>(p.act + token * p.g.padded_cols);
   const int32_t* corr = p.corr + token * p.corr_stride;
   for (int64_t b = 0; b < p.g.padded_cols / kQuantBlock; ++b) {
+    PrefetchNextTile<kRows, kTokens>(w, p.g.row_bytes, b * kHalfBlock);
     for (int64_t u = 0; u < U::kPerBlock; ++u) {
       VI32 sum[kRows][kTokens];
       for (size_t t = 0; t < kTokens; ++t) {
@@ -440,7 +459,12 @@ struct Q4Kernel {
   float* scales;  // room for the scales of the widest row tile
   void PrepareRows(int64_t row, int64_t rows) {
     const int64_t groups = p.g.groups_per_row();
-    ConvertScales(p.blob + p.g.scales_offset + row * groups * 2, rows * groups, scales);
+    const uint8_t* tile_scales = p.blob + p.g.scales_offset + row * groups * 2;
+    ConvertScales(tile_scales, rows * groups, scales);
+    // The next tile's scales, for GEMV's stream (see PrefetchNextTile).
+    for (int64_t i = 0; i < rows * groups * 2; i += 64) {
+      hwy::Prefetch(tile_scales + rows * groups * 2 + i);
+    }
   }
   template <size_t kRows, size_t kTokens>
   void Tile(int64_t row, int64_t token) {
@@ -457,21 +481,35 @@ HWY_INLINE void TokenTail(Kernel& k, int64_t row, int64_t token, int64_t count) 
   }
 }
 
+// Tokens [begin, end) of one row tile.
 template <size_t kRows, size_t kTokens, class Kernel>
-HWY_INLINE void RowTile(Kernel& k, int64_t row, int64_t n) {
+HWY_INLINE void RowTile(Kernel& k, int64_t row, int64_t begin, int64_t end) {
   k.PrepareRows(row, kRows);
-  int64_t t = 0;
-  for (; t + static_cast<int64_t>(kTokens) <= n; t += kTokens)
+  int64_t t = begin;
+  for (; t + static_cast<int64_t>(kTokens) <= end; t += kTokens) {
     k.template Tile<kRows, kTokens>(row, t);
-  TokenTail<kRows, kTokens - 1>(k, row, t, n - t);
+  }
+  TokenTail<kRows, kTokens - 1>(k, row, t, end - t);
 }
 
-// Rows [begin, end) for all tokens: kRows at a time, then one at a time.
+// Prepared activations of one token block stay in L2 while every row tile
+// of the thread's rows passes over them.
+constexpr int64_t kActivationBlockBytes = 768 * 1024;
+
+// Rows [begin, end) for all tokens: kRows at a time, then one at a time,
+// per block of tokens.
 template <size_t kRows, size_t kTokens, class Kernel>
 void RunRows(Kernel& k, int64_t n, int64_t begin, int64_t end) {
-  int64_t r = begin;
-  for (; r + static_cast<int64_t>(kRows) <= end; r += kRows) RowTile<kRows, kTokens>(k, r, n);
-  for (; r < end; ++r) RowTile<1, kTokens>(k, r, n);
+  const int64_t token_bytes = k.p.g.padded_cols + k.p.corr_stride * 4;
+  const int64_t block =
+      std::max<int64_t>(1, kActivationBlockBytes / token_bytes / kTokens) * kTokens;
+  for (int64_t tb = 0; tb < n; tb += block) {
+    const int64_t te = std::min(n, tb + block);
+    int64_t r = begin;
+    for (; r + static_cast<int64_t>(kRows) <= end; r += kRows)
+      RowTile<kRows, kTokens>(k, r, tb, te);
+    for (; r < end; ++r) RowTile<1, kTokens>(k, r, tb, te);
+  }
 }
 
 template <size_t kRows, size_t kTokens, class Kernel>
