@@ -1,13 +1,14 @@
 #include "export/exporter.h"
 
-#include <algorithm>
-#include <filesystem>
-#include <map>
-
 #include <fmt/ranges.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 
 #include "base/progress.h"
@@ -135,6 +136,19 @@ Result<uint64_t> FileSize(const std::string& path) {
   return size;
 }
 
+// Drops the resident pages of a source tensor once it has been converted or
+// packed, so a large checkpoint does not stay resident while the rest is
+// processed. MADV_PAGEOUT never loses data (file pages are re-read on access,
+// anonymous ones swapped or kept), so it is safe whatever memory the tensor
+// lives in; a kernel without it refuses it harmlessly.
+void ReleaseSourcePages(std::span<const uint8_t> bytes) {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto start = reinterpret_cast<uintptr_t>(bytes.data());
+  const uintptr_t begin = (start + page - 1) / page * page;
+  const uintptr_t end = (start + bytes.size()) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_PAGEOUT);
+}
+
 // Converts or packs every foundation tensor, one at a time, parking the
 // results in `scratch`; tensors stored as they are stay views of the
 // checkpoint. A tied model whose output layer cannot read the embedding
@@ -164,9 +178,12 @@ Result<std::vector<StoredTensor>> PrepareFoundation(const Checkpoint& checkpoint
       checkpoint.config().tied_embeddings && !scheme.OutputSharesEmbedding();
   for (const auto& t : checkpoint.tensors()) {
     LS_RETURN_IF_ERROR(add(t, t.name, FoundationFormat(t, scheme)));
+    // A tensor stored as it is gets read again by the writer; others are done.
+    const bool copied = stored.back().scratch_offset.has_value();
     if (separate_output && t.name == "tok_embeddings.weight") {
       LS_RETURN_IF_ERROR(add(t, "output.weight", scheme.TiedOutputFormat()));
     }
+    if (copied) ReleaseSourcePages(t.bytes);
     progress.Advance(t.bytes.size());
   }
   progress.Finish();
