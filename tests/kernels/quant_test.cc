@@ -198,6 +198,45 @@ TEST_P(QuantKernelTest, MatMulMatchesQuantizedReference) {
     }
   }
 }
+// Rows long enough that the GEMM splits the tokens into several blocks.
+TEST_P(QuantKernelTest, LongRowsManyTokens) {
+  ThreadPool pool(2);
+  const int64_t rows = 6, cols = 8200, n = 130;
+  for (const LayoutCase lc : kLayouts) {
+    const auto w = TestWeights(rows, cols, 3);
+    const Packed p = Pack(w, rows, cols, lc);
+    const auto x = RandomFloats(n * cols, 4);
+    const auto bound = AbsTermSums(p, x, n, cols, 1.0f);
+    std::vector<float> got(n * rows), want(n * rows);
+    MatMulArgs args{.x = x.data(), .n = n, .x_stride = cols, .y = got.data(), .y_stride = rows};
+    MatMul(p.view(), args, &pool);
+    args.y = want.data();
+    MatMulReference(p.view(), args);
+    for (int64_t i = 0; i < n * rows; ++i) {
+      ASSERT_NEAR(got[i], want[i], 1e-6 * bound[i] + 2e-6 * std::fabs(want[i]))
+          << Describe(p.g) << " token " << i / rows << " row " << i % rows;
+    }
+  }
+}
+
+// kQ8Row sums are exact integers scaled in the reference's order, so the
+// kernel must match bit for bit; activations at exact .5 steps (sx = 1) also
+// prove the kernels quantize them as the reference does (ties to even).
+TEST_P(QuantKernelTest, Q8RowExactWithRoundingTies) {
+  const int64_t rows = 9, cols = 200, n = 3;
+  const auto w = TestWeights(rows, cols, 8);
+  const Packed p = Pack(w, rows, cols, {WeightLayout::kQ8Row, 0});
+  std::vector<float> x(n * cols);
+  for (int64_t i = 0; i < n * cols; ++i) x[i] = static_cast<float>(i % 41 - 20) + 0.5f;
+  for (int64_t t = 0; t < n; ++t) x[t * cols + t] = 127.0f;  // sx = 1: x * inv is exact
+  std::vector<float> got(n * rows), want(n * rows);
+  MatMulArgs args{.x = x.data(), .n = n, .x_stride = cols, .y = got.data(), .y_stride = rows};
+  MatMul(p.view(), args, nullptr);
+  args.y = want.data();
+  MatMulReference(p.view(), args);
+  for (int64_t i = 0; i < n * rows; ++i) ASSERT_EQ(got[i], want[i]) << "output " << i;
+}
+
 LORASHARE_INSTANTIATE_PER_TARGET(QuantKernelTest);
 
 // The whole scheme: the quantized MatMul approximates the f32 MatMul of the
