@@ -164,6 +164,15 @@ TEST_F(ExportTest, MetaAndTorchtuneInputsExportLikeHuggingFaceAndPeft) {
   ASSERT_EQ(from_meta.exit_code, 0) << from_meta.output;
   EXPECT_EQ(RunCommand("cmp " + dir_ / "hf.ptd" + " " + dir_ / "meta.ptd").exit_code, 0);
   EXPECT_EQ(RunCommand("cmp " + dir_ / "hf-lora.ptd" + " " + dir_ / "meta-lora.ptd").exit_code, 0);
+  // Packed from the importer's reordered (in-memory) q/k rows as from the mapped file.
+  for (const char* name : {"hf", "meta"}) {
+    ASSERT_EQ(RunLorashare("export --quiet --quantize 8da4w --checkpoint " + dir_ / name +
+                           " --output " + dir_ / "q.pte" + " --foundation-weights " +
+                           dir_ / (std::string(name) + "-q.ptd"))
+                  .exit_code,
+              0);
+  }
+  EXPECT_EQ(RunCommand("cmp " + dir_ / "hf-q.ptd" + " " + dir_ / "meta-q.ptd").exit_code, 0);
 }
 
 TEST_F(ExportTest, MissingCheckpointNamesThePath) {
