@@ -1,8 +1,11 @@
 // MatMul: y[n, out] = scale * x[n, in] W[out, in]^T (+ y when accumulating).
 //
-// W is f32, bf16 or f16 (converted to f32 in registers, never in memory). For
-// one token it is a GEMV; for several (prefill) a blocked GEMM that reads each
-// weight row once per block of tokens. Output rows are split across the pool.
+// W is f32, bf16 or f16 (converted to f32 in registers, never in memory), or
+// a packed quantized blob (w.layout kQ8Row / kQ4Group, format/weight_layout.h)
+// for which x is quantized per token to int8 as kernels/quantize.h defines
+// and the products are integer (kernels/matmul_quant.h). For one token it is
+// a GEMV; for several (prefill) a blocked GEMM that reads each weight row
+// once per block of tokens. Output rows are split across the pool.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +28,8 @@ struct MatMulArgs {
 // Highway version, dynamically dispatched to the best target of this CPU.
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool);
 
-// Plain scalar loops (double accumulation): the test reference.
+// Plain scalar loops (double accumulation): the test reference. Quantized
+// layouts: MatMulQuantizedReference (kernels/quantize.h).
 void MatMulReference(const MatrixView& w, const MatMulArgs& args);
 
 }  // namespace lorashare
