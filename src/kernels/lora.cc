@@ -1,5 +1,7 @@
 #include "kernels/lora.h"
 
+#include <algorithm>
+
 #include "kernels/matmul.h"
 
 namespace lorashare {
@@ -31,6 +33,28 @@ MatMulArgs Up(const MatrixView& b, const LoraArgs& args) {
 
 void LoraDown(const MatrixView& a, const LoraArgs& args, ThreadPool* pool) {
   MatMul(a, Down(a, args), pool);
+}
+
+void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offsets,
+                   const LoraArgs& args, ThreadPool* pool) {
+  const int64_t rows = offsets.back() + a.back().rows;
+  ParallelFor(
+      pool, rows,
+      [&](int64_t begin, int64_t end) {
+        for (size_t m = 0; m < a.size(); ++m) {
+          const int64_t first = std::max(begin, offsets[m]);
+          const int64_t last = std::min(end, offsets[m] + a[m].rows);
+          if (first >= last) continue;
+          MatrixView part = a[m];
+          part.data = static_cast<const uint8_t*>(a[m].data) +
+                      (first - offsets[m]) * a[m].cols * DTypeSize(a[m].dtype);
+          part.rows = last - first;
+          MatMulArgs down = Down(part, args);
+          down.y = args.scratch + first;
+          MatMul(part, down, nullptr);
+        }
+      },
+      16);
 }
 
 void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {

@@ -3,12 +3,14 @@
 // the frozen W x is never touched and nothing is merged.
 //
 // The two products are separate calls so that LoRA layers reading one input
-// (q and v read the same normed x) can share the first: with their A matrices
-// stacked, one LoraDown over x fills every member's columns of the scratch,
+// (q and v read the same normed x) can share the first: LoraDownGroup runs
+// all their A products as one parallel pass (the rows of every A split
+// across the pool, each A read in place) into their columns of one scratch,
 // then each member's LoraUp reads its own columns.
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "kernels/matrix.h"
 #include "kernels/thread_pool.h"
@@ -28,6 +30,10 @@ struct LoraArgs {
 
 // scratch = x A^T.
 void LoraDown(const MatrixView& a, const LoraArgs& args, ThreadPool* pool);
+// For every member m: scratch columns [offsets[m], offsets[m] + a[m].rows)
+// = x a[m]^T. Plain A matrices of one input width, any matmul dtypes.
+void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offsets,
+                   const LoraArgs& args, ThreadPool* pool);
 // y += scale * scratch B^T (B's rank columns of the scratch).
 void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool);
 // Both.

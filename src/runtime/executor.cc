@@ -88,19 +88,23 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
   }
 }
 
-// The group's first member computes every member's x A^T (the A matrices
-// stacked, see LoraGroup); each member adds its own B product.
+// The group's first member computes every member's x A^T in one pass (see
+// LoraGroup); each member adds its own B product from its scratch columns.
 void Executor::RunLora(const LoadedModel::Step& step) {
   const InstructionSpec& ins = *step.instruction;
-  const LoraArgs args{.x = Value(ins.inputs[0]),
-                      .x_stride = Width(ins.inputs[0]),
-                      .y = Value(ins.outputs[0]),
-                      .y_stride = Width(ins.outputs[0]),
-                      .n = Rows(ins.outputs[0]),
-                      .scale = ins.float_args[0],
-                      .scratch = buffers_.lora_scratch.data() + step.lora_offset,
-                      .scratch_stride = step.lora_stride};
-  if (step.weights[0].data != nullptr) LoraDown(step.weights[0], args, model_.pool());
+  LoraArgs args{.x = Value(ins.inputs[0]),
+                .x_stride = Width(ins.inputs[0]),
+                .y = Value(ins.outputs[0]),
+                .y_stride = Width(ins.outputs[0]),
+                .n = Rows(ins.outputs[0]),
+                .scale = ins.float_args[0],
+                .scratch = buffers_.lora_scratch.data(),
+                .scratch_stride = step.lora_stride};
+  if (step.lora_down) {
+    LoraDownGroup(model_.lora_group_a(step.lora_group), plan_.lora_groups[step.lora_group].offsets,
+                  args, model_.pool());
+  }
+  args.scratch += step.lora_offset;
   LoraUp(step.weights[1], args, model_.pool());
 }
 

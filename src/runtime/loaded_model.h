@@ -27,10 +27,11 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
   // One instruction with its operands bound.
   struct Step {
     const InstructionSpec* instruction = nullptr;
-    MatrixView weights[2];    // LORA: A (stacked for the group; empty when
-                              // an earlier member computes it) and B
+    MatrixView weights[2];    // LORA: A and B
     int32_t rope = -1;        // ROPE: index into ropes()
     int32_t kv_cache = -1;    // ATTENTION: index into the session's KV caches
+    int32_t lora_group = -1;  // LORA: index into plan().lora_groups
+    bool lora_down = false;   // LORA: first member, computes the group's A products
     int64_t lora_offset = 0;  // LORA: first scratch column of this member
     int64_t lora_stride = 0;  // LORA: scratch columns (the group's rank)
   };
@@ -47,6 +48,8 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
 
   const ExecutionPlan& plan() const { return plan_; }
   const std::vector<Step>& steps() const { return steps_; }
+  // The A matrices of plan().lora_groups[group], in member order.
+  const std::vector<MatrixView>& lora_group_a(int32_t group) const { return lora_group_a_[group]; }
   // One table of frequencies per head_dim the program rotates.
   const std::vector<std::unique_ptr<RopeFrequencies>>& ropes() const { return ropes_; }
   DType kv_type() const { return kv_type_; }
@@ -65,7 +68,6 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
                                                    const DataMap& data,
                                                    const ModelOptions& options);
   Result<WeightSource> SourceOf(const TensorSpec& tensor, const DataMap& data) const;
-  Status StackLoraA(const LoraGroup& group, const DataMap& data);
   void CountOwnBytes(int32_t index);
   int32_t RopeFor(int64_t head_dim);
 
@@ -74,10 +76,7 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
   ExecutionPlan plan_;
   std::unique_ptr<ThreadPool> pool_;
   std::map<std::pair<int32_t, KernelFormat>, std::shared_ptr<const Weight>> weights_;
-  // LoRA A matrices of groups stacked into one buffer each (adapter-owned),
-  // and where each A tensor lies in them.
-  std::vector<std::unique_ptr<Weight>> lora_stacks_;
-  std::map<int32_t, const void*> stacked_;
+  std::vector<std::vector<MatrixView>> lora_group_a_;  // by LoRA group
   std::vector<std::unique_ptr<RopeFrequencies>> ropes_;
   std::vector<Step> steps_;
   DType kv_type_;

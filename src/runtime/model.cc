@@ -2,12 +2,9 @@
 
 #include <fmt/ranges.h>
 
-#include <algorithm>
-#include <cstring>
 #include <limits>
 
 #include "kernels/attention.h"
-#include "kernels/convert.h"
 
 #include "runtime/data_files.h"
 #include "runtime/loaded_model.h"
@@ -112,15 +109,13 @@ Result<std::shared_ptr<LoadedModel>> LoadedModel::Create(
 
 Status LoadedModel::Bind(const DataMap& data, const ModelOptions& options) {
   const ProgramSpec& spec = program_->spec();
+  lora_group_a_.resize(plan_.lora_groups.size());
   for (size_t i = 0; i < spec.instructions.size(); ++i) {
     const InstructionSpec& instruction = spec.instructions[i];
     Step step;
     step.instruction = &instruction;
     step.kv_cache = plan_.kv_cache_of_instruction[i];
-    const int32_t group = plan_.lora_group_of_instruction[i];
-    const bool stacked = group >= 0 && plan_.lora_groups[group].instructions.size() > 1;
     for (size_t k = 0; k < instruction.tensors.size(); ++k) {
-      if (stacked && k == 0) continue;  // bound by StackLoraA below
       const int32_t index = instruction.tensors[k];
       const TensorSpec& tensor = spec.tensors[index];
       LS_ASSIGN_OR_RETURN(auto weight,
@@ -129,55 +124,18 @@ Status LoadedModel::Bind(const DataMap& data, const ModelOptions& options) {
       step.weights[k] = {weight->dtype(), weight->data(),   tensor.shape[0], cols,
                          tensor.layout,   tensor.group_size};
     }
-    if (group >= 0) {
-      const LoraGroup& g = plan_.lora_groups[group];
-      const auto member = std::find(g.instructions.begin(), g.instructions.end(), i);
-      step.lora_offset = g.offsets[member - g.instructions.begin()];
-      step.lora_stride = g.rank;
+    step.lora_group = plan_.lora_group_of_instruction[i];
+    if (step.lora_group >= 0) {
+      const LoraGroup& group = plan_.lora_groups[step.lora_group];
+      std::vector<MatrixView>& a = lora_group_a_[step.lora_group];
+      step.lora_down = a.empty();
+      step.lora_offset = group.offsets[a.size()];
+      step.lora_stride = group.rank;
+      a.push_back(step.weights[0]);
     }
     if (instruction.op == OpCode::kRope) step.rope = RopeFor(instruction.int_args[1]);
     steps_.push_back(step);
   }
-  for (const LoraGroup& group : plan_.lora_groups) {
-    if (group.instructions.size() > 1) LS_RETURN_IF_ERROR(StackLoraA(group, data));
-  }
-  return OkStatus();
-}
-
-// One buffer [sum of ranks, in] holding the group's A matrices in order, in
-// their common dtype (f32 when they differ). The sources are read once and
-// their pages released, so A is resident once.
-Status LoadedModel::StackLoraA(const LoraGroup& group, const DataMap& data) {
-  const ProgramSpec& spec = program_->spec();
-  auto a_index = [&](int32_t instruction) { return spec.instructions[instruction].tensors[0]; };
-  const TensorSpec& first = spec.tensors[a_index(group.instructions[0])];
-  DType dtype = first.dtype;
-  for (int32_t i : group.instructions) {
-    if (spec.tensors[a_index(i)].dtype != dtype || !MatMulTakesDType(dtype)) dtype = DType::kF32;
-  }
-  const int64_t cols = first.shape[1];
-  const uint64_t row_bytes = cols * DTypeSize(dtype);
-  auto stack = Weight::Allocate(dtype, group.rank * row_bytes);
-  for (size_t m = 0; m < group.instructions.size(); ++m) {
-    const int32_t index = a_index(group.instructions[m]);
-    LS_ASSIGN_OR_RETURN(WeightSource source, SourceOf(spec.tensors[index], data));
-    uint8_t* dst = stack->mutable_data() + group.offsets[m] * row_bytes;
-    if (source.dtype == dtype) {
-      std::memcpy(dst, source.bytes.data(), source.bytes.size());
-    } else {
-      ConvertToF32Reference(source.dtype, source.bytes.data(),
-                            source.bytes.size() / DTypeSize(source.dtype),
-                            reinterpret_cast<float*>(dst));
-    }
-    if (source.mapping != nullptr) {
-      source.mapping->ReleasePages(source.bytes.data() - source.mapping->bytes().data(),
-                                   source.bytes.size());
-    }
-    CountOwnBytes(index);
-    stacked_.emplace(index, dst);
-  }
-  steps_[group.instructions[0]].weights[0] = {dtype, stack->data(), group.rank, cols};
-  lora_stacks_.push_back(std::move(stack));
   return OkStatus();
 }
 
@@ -247,7 +205,6 @@ int32_t LoadedModel::RopeFor(int64_t head_dim) {
 }
 
 const void* LoadedModel::WeightData(int32_t tensor) const {
-  if (auto stacked = stacked_.find(tensor); stacked != stacked_.end()) return stacked->second;
   auto it = weights_.lower_bound({tensor, KernelFormat::kAsStored});
   return it != weights_.end() && it->first.first == tensor ? it->second->data() : nullptr;
 }

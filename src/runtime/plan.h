@@ -34,10 +34,10 @@ struct PlannedSlot {
 };
 
 // LORA instructions that read the same input value, with nothing writing it
-// in between and no other LORA interleaved: their A matrices are stacked at
-// load, the first member computes x [A_1; A_2; ...]^T for all of them in one
-// pass over x, and each member then adds its B product from its own columns
-// of that scratch. Groups do not overlap, so they share one scratch buffer.
+// in between and no other LORA interleaved: the first member computes
+// x A_m^T for every member m in one parallel pass over x (LoraDownGroup, each
+// A read in place), and each member then adds its B product from its own
+// columns of that scratch. Groups do not overlap, so they share one scratch.
 struct LoraGroup {
   std::vector<int32_t> instructions;  // program order
   std::vector<int64_t> offsets;       // each member's first scratch column

@@ -47,13 +47,12 @@ class Weight {
   // `private_copy` is false; otherwise a copy in `format`.
   static std::unique_ptr<Weight> Make(const WeightSource& source, KernelFormat format,
                                       bool private_copy);
-  // `nbytes` of fresh memory, aligned to kPackedSectionAlignment, that the
-  // caller fills before sharing the weight (e.g. LoRA A matrices stacked).
-  static std::unique_ptr<Weight> Allocate(DType dtype, uint64_t nbytes);
-  uint8_t* mutable_data() { return storage_.get(); }
 
  private:
   Weight() = default;
+  // `nbytes` of uninitialised memory aligned to kPackedSectionAlignment.
+  static std::unique_ptr<Weight> Allocate(DType dtype, uint64_t nbytes);
+  uint8_t* mutable_data() { return storage_.get(); }
 
   DType dtype_ = DType::kF32;
   const void* data_ = nullptr;

@@ -152,7 +152,7 @@ TEST_F(RuntimeTest, SingleThreadAndPrivateCopiesGiveSameLogits) {
 // The LoRA program (frozen W plus s * B (A x)) against the base program run
 // on W + s * B A, merged here in double precision; A and B inline in the .pte
 // or in an adapter .ptd. q and v read the same input, so their A products run
-// as one matmul over stacked A matrices (bf16, or f32 when one of them is).
+// in one pass (A matrices of one dtype, or of two: bf16 and f32).
 TEST_F(RuntimeTest, LoraEqualsBaseOnMergedWeights) {
   for (int variant = 0; variant < 3; ++variant) {
     const bool in_adapter_file = variant > 0;
@@ -195,7 +195,7 @@ TEST_F(RuntimeTest, LoraEqualsBaseOnMergedWeights) {
   }
 }
 
-// Per layer: q and v (one input) form a group with one stacked A; w2 is alone.
+// Per layer: q and v (one input) form a group; w2 is alone.
 TEST_F(RuntimeTest, LoraOnOneInputIsGrouped) {
   const TinyConfig config = LlamaConfig();
   const Weights weights = MakeWeights(config);
