@@ -14,6 +14,8 @@
 //   "threads": worker threads (0 resolved to the core count),
 //   "kv_type": "f32" or "f16" (the KV cache's element type),
 //   "prompt_len", "gen", "repeat", "warmup": as run,
+//   "load_average": the system's 1-minute load average when the run ended
+//                               (other work on the machine skews every figure)
 //   "load_ms": {stats}          Model::Load + NewSession
 //   "ttft_ms": {stats}          prefill of prompt_len tokens + the first greedy token
 //   "prefill_tok_s": {stats}    prompt_len / prefill time
@@ -51,6 +53,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -185,6 +188,12 @@ Result<Measurements> RunRepeats(const BenchFlags& flags, const ProgramSpec& spec
   return measured;
 }
 
+// null where the system does not say.
+Json LoadAverage() {
+  double load[1];
+  return ::getloadavg(load, 1) == 1 ? Json(load[0]) : Json(nullptr);
+}
+
 Json StatsJson(std::span<const double> samples) {
   const SampleStats s = Summarize(samples);
   return {
@@ -204,7 +213,8 @@ Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t 
               {"prompt_len", flags.prompt_len},
               {"gen", flags.gen},
               {"repeat", flags.repeat},
-              {"warmup", flags.warmup}};
+              {"warmup", flags.warmup},
+              {"load_average", LoadAverage()}};
   Json samples = Json::object();
   for (size_t k = 0; k < kSampleKinds; ++k) {
     out[kSampleNames[k]] = StatsJson(measured.samples[k]);
@@ -257,6 +267,10 @@ void PrintHuman(const Json& report) {
     fmt::print(" of {:.2f} GB/s measured stream bandwidth ({:.1f}%)\n",
                report["stream_gb_s"].get<double>(),
                100 * report["bandwidth_fraction"].get<double>());
+  }
+  if (report["load_average"].is_number()) {
+    fmt::print("System load average {:.2f} on {} cores\n", report["load_average"].get<double>(),
+               std::thread::hardware_concurrency());
   }
   if (!report.contains("processes")) return;
   for (const Json& p : report["processes"]) {

@@ -176,6 +176,7 @@ TEST_F(BenchTest, JsonHasEveryFieldWithSaneValues) {
   EXPECT_EQ(report["model"], Path("base.pte"));
   EXPECT_EQ(report["threads"], 1);
   EXPECT_EQ(report["kv_type"], "f32");
+  EXPECT_GE(report["load_average"].get<double>(), 0);
   EXPECT_EQ(report["prompt_len"], 12);
   EXPECT_EQ(report["gen"], 6);
   EXPECT_EQ(report["repeat"], 3);
