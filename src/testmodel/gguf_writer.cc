@@ -10,7 +10,6 @@
 #include "base/output_file.h"
 #include "import/tensor_reorder.h"
 #include "kernels/convert.h"
-#include "kernels/half.h"
 
 namespace lorashare {
 namespace {
@@ -27,25 +26,32 @@ enum class GgufValueType : uint32_t {
   kArray = 9,
 };
 
-// ggml_type in ggml.h.
-constexpr uint32_t kGgmlF32 = 0;
-constexpr uint32_t kGgmlF16 = 1;
-
 // llama_token_type in llama.cpp's vocabulary.
 constexpr int32_t kTokenNormal = 1;
 constexpr int32_t kTokenControl = 3;
 
 // llama_ftype: what most tensors are stored as.
-constexpr uint32_t kFileTypeAllF32 = 0;
-constexpr uint32_t kFileTypeMostlyF16 = 1;
+uint32_t FileType(GgmlType matrix_type) {
+  switch (matrix_type) {
+    case GgmlType::kF32:
+      return 0;  // LLAMA_FTYPE_ALL_F32
+    case GgmlType::kF16:
+      return 1;  // LLAMA_FTYPE_MOSTLY_F16
+    case GgmlType::kQ4_0:
+      return 2;  // LLAMA_FTYPE_MOSTLY_Q4_0
+    case GgmlType::kQ8_0:
+      return 7;  // LLAMA_FTYPE_MOSTLY_Q8_0
+  }
+  return 0;
+}
 
 uint64_t AlignUp(uint64_t value) { return (value + kAlignment - 1) / kAlignment * kAlignment; }
 
 // A tensor to write: where its bytes come from and how they are transformed.
 struct PendingTensor {
   std::string name;
-  std::vector<int64_t> shape;  // row-major (numpy order)
-  DType dtype = DType::kF32;   // as stored in the GGUF
+  std::vector<int64_t> shape;      // row-major (numpy order)
+  GgmlType type = GgmlType::kF32;  // as stored in the GGUF
   std::span<const uint8_t> source;
   DType source_dtype = DType::kF32;
   // > 0: permute the rows of each of this many heads from rotate-half order to
@@ -54,9 +60,9 @@ struct PendingTensor {
   std::vector<uint8_t> owned;  // backs `source` for generated tensors
 
   uint64_t byte_size() const {
-    uint64_t count = 1;
-    for (int64_t dim : shape) count *= static_cast<uint64_t>(dim);
-    return count * DTypeSize(dtype);
+    uint64_t rows = 1;
+    for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= static_cast<uint64_t>(shape[i]);
+    return rows * static_cast<uint64_t>(GgmlRowBytes(type, shape.back()));
   }
 };
 
@@ -116,25 +122,28 @@ class GgufBuilder {
   std::vector<PendingTensor> tensors_;
 };
 
-// The tensor's bytes as stored: converted to f32 or f16, rows permuted.
+// The tensor's bytes as stored: rows permuted in f32, then encoded (blocks
+// run along rows, so permuting rows first or last gives the same blocks).
 Result<std::vector<uint8_t>> TensorBytes(const PendingTensor& tensor) {
   const size_t count = tensor.source.size() / DTypeSize(tensor.source_dtype);
   std::vector<float> values(count);
   ConvertToF32(tensor.source_dtype, tensor.source.data(), count, values.data());
-  std::vector<uint8_t> bytes(count * DTypeSize(tensor.dtype));
-  if (tensor.dtype == DType::kF16) {
-    auto* halves = reinterpret_cast<uint16_t*>(bytes.data());
-    for (size_t i = 0; i < count; ++i) halves[i] = F32ToF16(values[i]);
-  } else {
-    std::memcpy(bytes.data(), values.data(), bytes.size());
+  if (tensor.permute_heads != 0) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(values.data());
+    TensorRef view{tensor.name, DType::kF32, tensor.shape,
+                   std::span<const uint8_t>(bytes, count * sizeof(float)), nullptr};
+    LS_ASSIGN_OR_RETURN(
+        TensorRef permuted,
+        ReorderRopeRows(view, static_cast<int32_t>(tensor.shape[0] / tensor.permute_heads),
+                        RopeRowOrder::kInterleaved));
+    std::memcpy(values.data(), permuted.bytes.data(), permuted.bytes.size());
   }
-  if (tensor.permute_heads == 0) return bytes;
-  TensorRef view{tensor.name, tensor.dtype, tensor.shape, bytes, nullptr};
-  LS_ASSIGN_OR_RETURN(
-      TensorRef permuted,
-      ReorderRopeRows(view, static_cast<int32_t>(tensor.shape[0] / tensor.permute_heads),
-                      RopeRowOrder::kInterleaved));
-  return std::vector<uint8_t>(permuted.bytes.begin(), permuted.bytes.end());
+  auto encoded = GgmlEncode(tensor.type, values);
+  if (!encoded.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument, "tensor {}: {}", tensor.name,
+                     encoded.error().message());
+  }
+  return std::move(*encoded);
 }
 
 Status GgufBuilder::Write(const std::string& path) const {
@@ -155,7 +164,7 @@ Status GgufBuilder::Write(const std::string& path) const {
     for (auto dim = tensor.shape.rbegin(); dim != tensor.shape.rend(); ++dim) {
       append(static_cast<uint64_t>(*dim));
     }
-    append(tensor.dtype == DType::kF16 ? kGgmlF16 : kGgmlF32);
+    append(static_cast<uint32_t>(tensor.type));
     append(offset);
     offset = AlignUp(offset + tensor.byte_size());
   }
@@ -233,15 +242,28 @@ Status CheckTensor(const std::string& source, const TensorRef& tensor,
   return OkStatus();
 }
 
-PendingTensor FromRef(const TensorRef& ref, std::string name, DType dtype, int32_t permute_heads) {
+PendingTensor FromRef(const TensorRef& ref, std::string name, GgmlType type,
+                      int32_t permute_heads) {
   PendingTensor tensor;
   tensor.name = std::move(name);
   tensor.shape = ref.shape;
-  tensor.dtype = dtype;
+  tensor.type = type;
   tensor.source = ref.bytes;
   tensor.source_dtype = ref.dtype;
   tensor.permute_heads = permute_heads;
   return tensor;
+}
+
+// What llama-quantize stores a tensor as for a file of `matrix_type` (see
+// the header): vectors f32, rows that do not split into blocks f16, the
+// output layer 8-bit beside 4-bit weights.
+GgmlType StoredType(const TensorSlot& slot, const ModelConfig& config, GgmlType matrix_type) {
+  if (slot.shape.size() == 1) return GgmlType::kF32;
+  if (slot.shape.back() % GgmlBlockElements(matrix_type) != 0) return GgmlType::kF16;
+  const bool output_layer =
+      slot.gguf == "output.weight" || (config.tied_embeddings && slot.gguf == "token_embd.weight");
+  if (output_layer && matrix_type == GgmlType::kQ4_0) return GgmlType::kQ8_0;
+  return matrix_type;
 }
 
 // GPT-2's byte-level alphabet: printable bytes stand for themselves, the
@@ -348,10 +370,6 @@ Status WriteModelGguf(const std::string& path, const ModelConfig& config,
                       const TokenizerFacts& tokenizer, std::span<const TensorRef> tensors,
                       const GgufOptions& options) {
   LS_RETURN_IF_ERROR(config.Validate(path));
-  if (options.matrix_dtype != DType::kF32 && options.matrix_dtype != DType::kF16) {
-    return MakeError(ErrorCode::kInvalidArgument, "{}: GGUF matrices can be f32 or f16, not {}",
-                     path, DTypeName(options.matrix_dtype));
-  }
   if (config.vocab_size < 2) {
     return MakeError(ErrorCode::kUnsupported, "{}: a GGUF vocabulary needs 2 tokens for its merge",
                      path);
@@ -390,8 +408,7 @@ Status WriteModelGguf(const std::string& path, const ModelConfig& config,
   gguf.AddString("general.architecture", ArchitectureName(config.arch));
   gguf.AddString("general.type", "model");
   gguf.AddString("general.name", "lorashare test model");
-  gguf.AddU32("general.file_type",
-              options.matrix_dtype == DType::kF16 ? kFileTypeMostlyF16 : kFileTypeAllF32);
+  gguf.AddU32("general.file_type", FileType(options.matrix_type));
   AddHyperParameters(gguf, config);
   AddSyntheticVocabulary(gguf, config.vocab_size, tokenizer);
   if (config.rope_scaling.enabled) gguf.AddTensor(RopeFreqs(config));
@@ -401,8 +418,8 @@ Status WriteModelGguf(const std::string& path, const ModelConfig& config,
       return MakeError(ErrorCode::kNotFound, "{}: tensor {} is missing", path, slot.canonical);
     }
     LS_RETURN_IF_ERROR(CheckTensor(path, *found->second, slot.shape));
-    const DType dtype = slot.shape.size() == 1 ? DType::kF32 : options.matrix_dtype;
-    gguf.AddTensor(FromRef(*found->second, slot.gguf, dtype, slot.permute_heads));
+    const GgmlType type = StoredType(slot, config, options.matrix_type);
+    gguf.AddTensor(FromRef(*found->second, slot.gguf, type, slot.permute_heads));
   }
   return gguf.Write(path);
 }
@@ -436,9 +453,9 @@ Status WriteLoraGguf(const std::string& path, std::span<const LoraPair> pairs, f
     const int64_t in = slot->second.shape[1];
     LS_RETURN_IF_ERROR(CheckTensor(path, pair.a, {rank, in}));
     LS_RETURN_IF_ERROR(CheckTensor(path, pair.b, {out, rank}));
-    gguf.AddTensor(FromRef(pair.a, slot->second.gguf + ".lora_a", DType::kF32, 0));
+    gguf.AddTensor(FromRef(pair.a, slot->second.gguf + ".lora_a", GgmlType::kF32, 0));
     gguf.AddTensor(
-        FromRef(pair.b, slot->second.gguf + ".lora_b", DType::kF32, slot->second.permute_heads));
+        FromRef(pair.b, slot->second.gguf + ".lora_b", GgmlType::kF32, slot->second.permute_heads));
   }
   return gguf.Write(path);
 }

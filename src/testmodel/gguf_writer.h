@@ -19,6 +19,14 @@
 //   one merge (llama.cpp refuses a BPE vocabulary without merges), and the
 //   checkpoint's bos/eos ids. It is only good for feeding token ids directly;
 //   text tokenized by llama.cpp with it means nothing.
+// - Matrices can be stored as F32, F16, Q8_0 or Q4_0 (gguf_quant.h), the
+//   types llama-quantize writes for those file types, with its choices for
+//   the tensors it treats apart: norms and rope_freqs stay F32; a matrix
+//   whose rows are not a multiple of 32 becomes F16; at Q4_0 the output
+//   layer (token_embd when the embeddings are tied) is Q8_0. llama-quantize
+//   makes it Q6_K, a type this writer does not produce; Q8_0 is the type it
+//   falls back to for Q6_K, and matches lorashare's 8-bit per-channel output
+//   layer beside 4-bit weights. An untied token_embd stays Q4_0, as there.
 // - A LoRA file has general.type "adapter", adapter.type "lora" and
 //   adapter.lora.alpha = scale * rank, so llama.cpp's alpha / rank reproduces
 //   the adapter's scale (rsLoRA included). A is stored (rank, in), B (out, rank).
@@ -32,13 +40,14 @@
 #include "format/model_config.h"
 #include "import/checkpoint.h"
 #include "import/lora_adapter.h"
+#include "testmodel/gguf_quant.h"
 
 namespace lorashare {
 
 struct GgufOptions {
-  // Element type of matrices: kF32 or kF16. Norm weights are always f32, as
+  // Type of the matrices (exceptions above). Norm weights are always f32, as
   // llama.cpp's converter writes them.
-  DType matrix_dtype = DType::kF32;
+  GgmlType matrix_type = GgmlType::kF32;
 };
 
 // Writes the base model. Every tensor the config implies must be present with

@@ -196,6 +196,19 @@ Status WriteTorchtuneAdapter(const std::string& dir, const ModelPreset& preset,
   return WriteWholeFile(dir + "/adapter_config.json", AdapterConfig(adapter, preset).dump(2));
 }
 
+Status WriteHfCheckpoint(const TestModelOptions& options, const ModelPreset& preset,
+                         const std::vector<TensorRef>& weights) {
+  const std::string& dir = options.out_dir;
+  LS_RETURN_IF_ERROR(CreateDirectory(dir));
+  LS_RETURN_IF_ERROR(
+      WriteSafetensors(dir + "/model.safetensors", AsHfTensors(weights), {{"format", "pt"}}));
+  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/config.json", HfConfig(preset, options.dtype).dump(2)));
+  Json generation = {{"bos_token_id", preset.facts.bos_id},
+                     {"eos_token_id", EosJson(preset.facts)}};
+  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/generation_config.json", generation.dump(2)));
+  return WriteTokenizer(dir, preset);
+}
+
 uint64_t ElementCount(const std::vector<TensorRef>& tensors) {
   uint64_t n = 0;
   for (const auto& t : tensors) n += static_cast<uint64_t>(t.element_count());
@@ -205,8 +218,9 @@ uint64_t ElementCount(const std::vector<TensorRef>& tensors) {
 }  // namespace
 
 Result<TestModelReport> MakeTestModel(const TestModelOptions& options) {
-  if (options.out_dir.empty()) {
-    return MakeError(ErrorCode::kInvalidArgument, "make-test-model: an output directory is needed");
+  if (options.out_dir.empty() && options.gguf_path.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "make-test-model: an output directory (or a GGUF file) is needed");
   }
   if (options.dtype != DType::kF32 && options.dtype != DType::kBF16 &&
       options.dtype != DType::kF16) {
@@ -214,27 +228,18 @@ Result<TestModelReport> MakeTestModel(const TestModelOptions& options) {
                      "make-test-model: --dtype must be f32, bf16 or f16");
   }
   LS_ASSIGN_OR_RETURN(ModelPreset preset, FindModelPreset(options.preset));
-  LS_RETURN_IF_ERROR(CreateDirectory(options.out_dir));
-
   TestModelReport report;
   std::vector<TensorRef> weights = GenerateBaseWeights(preset.config, options.seed, options.dtype);
   report.parameters = ElementCount(weights);
   for (const auto& t : weights) report.weight_bytes += t.bytes.size();
 
-  const std::string& dir = options.out_dir;
-  LS_RETURN_IF_ERROR(
-      WriteSafetensors(dir + "/model.safetensors", AsHfTensors(weights), {{"format", "pt"}}));
-  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/config.json", HfConfig(preset, options.dtype).dump(2)));
-  Json generation = {{"bos_token_id", preset.facts.bos_id},
-                     {"eos_token_id", EosJson(preset.facts)}};
-  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/generation_config.json", generation.dump(2)));
-  LS_RETURN_IF_ERROR(WriteTokenizer(dir, preset));
+  if (!options.out_dir.empty()) LS_RETURN_IF_ERROR(WriteHfCheckpoint(options, preset, weights));
   if (!options.meta_out_dir.empty()) {
     LS_RETURN_IF_ERROR(WriteMetaCheckpoint(options.meta_out_dir, preset, weights));
   }
   if (!options.gguf_path.empty()) {
-    LS_RETURN_IF_ERROR(
-        WriteModelGguf(options.gguf_path, preset.config, preset.facts, weights, GgufOptions{}));
+    LS_RETURN_IF_ERROR(WriteModelGguf(options.gguf_path, preset.config, preset.facts, weights,
+                                      {.matrix_type = options.gguf_type}));
   }
 
   if (options.lora_out_dir.empty()) {

@@ -18,6 +18,7 @@
 
 #include "base/result.h"
 #include "format/dtype.h"
+#include "testmodel/gguf_quant.h"
 
 namespace lorashare {
 
@@ -26,11 +27,12 @@ struct TestModelOptions {
   std::string adapter_preset = "demo";
   uint64_t seed = 1;
   DType dtype = DType::kF32;
-  std::string out_dir;         // Hugging Face directory (required)
-  std::string lora_out_dir;    // PEFT directory; empty: no adapter
-  std::string meta_out_dir;    // Meta / torchtune layout; empty: none
-  std::string gguf_path;       // llama.cpp GGUF of the base; empty: none
-  std::string lora_gguf_path;  // llama.cpp GGUF of the adapter; empty: none
+  std::string out_dir;                  // Hugging Face directory; empty: none (needs a GGUF)
+  std::string lora_out_dir;             // PEFT directory; empty: no adapter
+  std::string meta_out_dir;             // Meta / torchtune layout; empty: none
+  std::string gguf_path;                // llama.cpp GGUF of the base; empty: none
+  GgmlType gguf_type = GgmlType::kF32;  // its matrices (gguf_writer.h)
+  std::string lora_gguf_path;           // llama.cpp GGUF of the adapter; empty: none
 };
 
 struct TestModelReport {

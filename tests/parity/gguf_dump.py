@@ -4,13 +4,19 @@
 Output: {"fields": {key: value}, "value_types": {key: gguf type name},
          "tensors": [{"name", "ne" (ggml order), "type", "offset", "data" (flat f32)}]}
 
+Quantized tensors (Q8_0, Q4_0) are dequantized by gguf-py (gguf.quants). With
+--requantize REF.gguf, each quantized tensor also gets "requantized_equal":
+whether gguf-py's own quantizer (a numpy port of ggml's reference quantizers),
+run on the same tensor of REF.gguf (an F32 file of the same weights), gives
+exactly the blocks stored in FILE.
+
 For architecture "llama", the rows of attn_q / attn_k weights and of their
 LoRA B matrices are put back into Hugging Face rotate-half order with numpy
 (the inverse of convert_hf_to_gguf.py's LlamaModel.permute), so a test can
 compare them with the tensors it wrote. An adapter file has no head counts:
 pass --heads N_HEAD N_HEAD_KV.
 
-Usage: /usr/bin/python3 gguf_dump.py FILE.gguf [--heads 32 8]
+Usage: /usr/bin/python3 gguf_dump.py FILE.gguf [--heads 32 8] [--requantize REF.gguf]
 """
 import argparse
 import json
@@ -35,7 +41,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("file")
     parser.add_argument("--heads", type=int, nargs=2, metavar=("N_HEAD", "N_HEAD_KV"))
+    parser.add_argument("--requantize", metavar="REF.gguf")
     args = parser.parse_args()
+    reference = {}
+    if args.requantize:
+        reference = {t.name: t for t in gguf.GGUFReader(args.requantize).tensors}
 
     reader = gguf.GGUFReader(args.file)
     fields, value_types = {}, {}
@@ -58,19 +68,29 @@ def main():
 
     tensors = []
     for tensor in reader.tensors:
-        data = np.array(tensor.data, dtype=np.float32).reshape(tuple(reversed(tensor.shape.tolist())))
+        shape = tuple(reversed(tensor.shape.tolist()))
+        quantized = tensor.tensor_type in (gguf.GGMLQuantizationType.Q8_0,
+                                           gguf.GGMLQuantizationType.Q4_0)
+        data = gguf.quants.dequantize(np.array(tensor.data), tensor.tensor_type)
+        data = np.asarray(data, dtype=np.float32).reshape(shape)
         parts = tensor.name.split(".")
         permuted = (arch == "llama" and len(parts) >= 4 and parts[2] in heads and
                     (tensor.name.endswith(".weight") or tensor.name.endswith(".lora_b")))
         if permuted:
             data = unpermute(data, heads[parts[2]])
-        tensors.append({
+        entry = {
             "name": tensor.name,
             "ne": [int(n) for n in tensor.shape],
             "type": tensor.tensor_type.name,
             "offset": int(tensor.data_offset),
             "data": [float(x) for x in data.reshape(-1)],
-        })
+        }
+        if quantized and tensor.name in reference:
+            source = np.array(reference[tensor.name].data, dtype=np.float32).reshape(shape)
+            expected = gguf.quants.quantize(source, tensor.tensor_type)
+            stored = np.array(tensor.data).reshape(expected.shape)
+            entry["requantized_equal"] = bool(np.array_equal(expected, stored))
+        tensors.append(entry)
     json.dump({"fields": fields, "value_types": value_types, "tensors": tensors}, sys.stdout)
 
 

@@ -178,7 +178,7 @@ TEST_F(GgufWriterTest, F16MatricesKeepF32Norms) {
   RandomModel model = MakeRandomModel(Architecture::kLlama, 9, /*llama3_rope_scaling=*/false);
   const std::string path = dir_ / "model.gguf";
   Status status = WriteModelGguf(path, model.config, model.tokenizer, model.tensors,
-                                 {.matrix_dtype = DType::kF16});
+                                 {.matrix_type = GgmlType::kF16});
   ASSERT_TRUE(status.ok()) << status.error().message();
   json dump = DumpGguf(dir_, path);
   EXPECT_EQ(dump["fields"]["general.file_type"], 1);

@@ -14,8 +14,13 @@
 // log(probability), i.e. logit - logsumexp(logits), and is comparable to the
 // log-softmax of another engine's logits.
 //
+// With --force 4,5,6 the run is teacher-forced: step i feeds the i-th forced
+// id instead of llama.cpp's own choice (steps = the number of forced ids), so
+// two models can be compared on the same token history; "tokens" still holds
+// llama.cpp's greedy choice at each step.
+//
 // Usage: node llamacpp_eval.mjs --model M.gguf [--lora A.gguf] --prompt 1,2,3
-//                               [--steps 32] [--top-k 8] [--threads 1]
+//                               [--steps 32] [--top-k 8] [--threads 1] [--force 4,5,6]
 // One thread is the default: ggml's worker threads spin while they wait, and
 // on a small, busy machine two of them ran ten times slower than one.
 import path from "node:path";
@@ -36,6 +41,7 @@ const {values: args} = parseArgs({
     steps: {type: "string", default: "32"},
     "top-k": {type: "string", default: "8"},
     threads: {type: "string", default: "1"},
+    force: {type: "string"},
   },
 });
 if (!args.model || !args.prompt) {
@@ -44,11 +50,13 @@ if (!args.model || !args.prompt) {
   process.exit(2);
 }
 const prompt = args.prompt.split(",").map(Number);
-const steps = Number(args.steps);
+const forced = args.force ? args.force.split(",").map(Number) : null;
+const steps = forced ? forced.length : Number(args.steps);
 const topK = Number(args["top-k"]);
 const threads = Number(args.threads);
-if (prompt.some((id) => !Number.isInteger(id) || id < 0) || !(steps > 0) || !(topK > 0)) {
-  console.error("llamacpp_eval: --prompt must be token ids, --steps and --top-k positive");
+const ids = [...prompt, ...(forced ?? [])];
+if (ids.some((id) => !Number.isInteger(id) || id < 0) || !(steps > 0) || !(topK > 0)) {
+  console.error("llamacpp_eval: --prompt and --force must be token ids, --steps and --top-k positive");
   process.exit(2);
 }
 
@@ -85,7 +93,7 @@ for (let step = 0; step < steps; ++step) {
   }
   tokens.push(next.token);
   records.push({top});
-  input = [[next.token, greedyNext]];
+  input = [[forced ? forced[step] : next.token, greedyNext]];
 }
 console.log(JSON.stringify({tokens, steps: records}));
 await context.dispose();

@@ -28,12 +28,14 @@ std::string JoinIds(const std::vector<int>& ids) {
 }
 
 std::optional<LlamaCppRun> RunLlamaCpp(const std::string& model_gguf, const std::string& lora_gguf,
-                                       const std::vector<int>& prompt, int steps) {
+                                       const std::vector<int>& prompt, int steps,
+                                       const std::vector<int>& forced) {
   const std::string out = model_gguf + (lora_gguf.empty() ? "" : ".lora") + ".llamacpp.json";
   std::string command = "node " + SourceDir() + "/tests/parity/llamacpp_eval.mjs --model " +
                         model_gguf + " --prompt " + JoinIds(prompt) + " --steps " +
                         std::to_string(steps) + " --top-k 8 --threads 1";
   if (!lora_gguf.empty()) command += " --lora " + lora_gguf;
+  if (!forced.empty()) command += " --force " + JoinIds(forced);
   CommandResult result = RunCommand(command + " > " + out);
   EXPECT_EQ(result.exit_code, 0) << command << "\n" << result.output;
   auto text = ReadWholeFile(out);

@@ -28,9 +28,12 @@ struct ReferenceRun {
 std::optional<std::string> LlamaCppMissingReason();
 
 // Runs llama.cpp on `model_gguf` (+ `lora_gguf` at scale 1 when not empty).
+// With `forced` ids, step i feeds forced[i] instead of the greedy token
+// (teacher forcing; steps must equal forced.size()).
 // Fails the test and returns nothing when the script fails.
 std::optional<LlamaCppRun> RunLlamaCpp(const std::string& model_gguf, const std::string& lora_gguf,
-                                       const std::vector<int>& prompt, int steps);
+                                       const std::vector<int>& prompt, int steps,
+                                       const std::vector<int>& forced = {});
 
 std::vector<double> LogSoftmax(const float* logits, int count);
 
