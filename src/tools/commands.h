@@ -15,5 +15,6 @@ void RegisterInspect(CLI::App& app, int* exit_code);
 void RegisterTokenize(CLI::App& app, int* exit_code);
 void RegisterDetokenize(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
+void RegisterQuality(CLI::App& app, int* exit_code);
 
 }  // namespace lorashare::tools
