@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/output_file.h"
+#include "format/weight_layout.h"
 #include "runtime/weight.h"
 #include "runtime/weight_cache.h"
 
@@ -85,6 +86,24 @@ TEST_F(WeightTest, StoredFormatIsAViewUnlessPrivate) {
   // A misaligned f32 source is copied rather than handed to the kernels.
   WeightSource odd{source.bytes.subspan(2, 64), DType::kF32, mapping_, nullptr};
   EXPECT_TRUE(Weight::Make(odd, KernelFormat::kAsStored, false)->is_copy());
+}
+
+// Packed blobs need a 64-byte aligned start to be used in place; otherwise
+// they are copied once into aligned memory, byte for byte.
+TEST_F(WeightTest, PackedBlobIsAViewOnlyWhenAligned) {
+  const auto page = mapping_->bytes().subspan(4096, 4096);
+  const WeightSource aligned{page, DType::kU8, mapping_, nullptr, kPackedSectionAlignment};
+  const auto view = Weight::Make(aligned, KernelFormat::kAsStored, false);
+  EXPECT_FALSE(view->is_copy());
+  EXPECT_EQ(view->data(), page.data());
+  for (size_t shift : {4, 8, 32}) {
+    const WeightSource odd{page.subspan(shift, 1024), DType::kU8, mapping_, nullptr,
+                           kPackedSectionAlignment};
+    const auto copy = Weight::Make(odd, KernelFormat::kAsStored, false);
+    EXPECT_TRUE(copy->is_copy()) << shift;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(copy->data()) % kPackedSectionAlignment, 0u);
+    EXPECT_EQ(std::memcmp(copy->data(), odd.bytes.data(), odd.bytes.size()), 0);
+  }
 }
 
 TEST_F(WeightTest, CacheSharesPerFileKeyAndFormatAndFreesWithLastUser) {
