@@ -7,7 +7,7 @@
 // time, decode_tok_s = M / decode time, as `lorashare bench` counts them. Prints one JSON object:
 //   {"engine": "llama.cpp", "model", "lora", "threads", "prompt_len", "gen",
 //    "repeat", "load_ms", "prefill_tok_s": {median, mean, min, max},
-//    "decode_tok_s": {...}, "rss_mib", "peak_rss_mib", "runs": [...]}
+//    "decode_tok_s": {...}, "rss_mib", "peak_rss_mib", "load_average", "runs": [...]}
 // rss_mib is VmRSS after the last generation, peak_rss_mib VmHWM, both from
 // /proc/self/status (the node process holds llama.cpp and its mapped model).
 //
@@ -20,6 +20,7 @@
 //          [--threads 2] [--prompt-len 128] [--gen 64] [--repeat 3]
 //          [--flash-attention auto|on|off] [--kv-type f16|f32]
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import {parseArgs} from "node:util";
 import {fileURLToPath} from "node:url";
@@ -151,6 +152,7 @@ console.log(JSON.stringify({
   decode_tok_s: summary(runs.map((run) => run.decode_tok_s)),
   rss_mib: memory.rss,
   peak_rss_mib: memory.peak,
+  load_average: os.loadavg()[0],
   runs,
 }));
 await context.dispose();
