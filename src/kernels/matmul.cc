@@ -11,6 +11,7 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul.cc"
+#include "hwy/cache_control.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "kernels/simd-inl.h"
@@ -48,6 +49,12 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
   for (; i + static_cast<int64_t>(lanes) <= in; i += lanes) {
     VF xv[kTokens];
     for (size_t t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, x + t * a.x_stride + i);
+    // GEMV: fetch the next tile's rows at the rate this one is consumed; the
+    // hardware prefetchers stop at page boundaries and ramp up too late on
+    // kRows interleaved streams (same scheme as the quantized GEMV).
+    if constexpr (kTokens == 1) {
+      for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(wr + (kRows + r) * in + i);
+    }
     for (size_t r = 0; r < kRows; ++r) {
       const VF wv = LoadF32(df, wr + r * in + i);
       for (size_t t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(wv, xv[t], acc[r][t]);
