@@ -7,7 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace lorashare::testing {
 
@@ -56,6 +59,42 @@ inline CommandResult RunCommand(const std::string& command) {
 // Runs the lorashare CLI with `args`.
 inline CommandResult RunLorashare(const std::string& args) {
   return RunCommand(std::string(LORASHARE_BINARY) + " " + args);
+}
+
+// A CLI run with stdout and stderr kept apart.
+struct SplitOutput {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+inline std::string ShellQuote(const std::string& arg) {
+  std::string quoted = "'";
+  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+inline std::string ReadWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs the lorashare CLI with `args`, each one shell argument; stdout and
+// stderr go through files in `scratch_dir`.
+inline SplitOutput RunLorashareArgs(const std::vector<std::string>& args,
+                                    const std::filesystem::path& scratch_dir) {
+  std::string command = ShellQuote(LORASHARE_BINARY);
+  for (const std::string& arg : args) command += " " + ShellQuote(arg);
+  const std::filesystem::path out = scratch_dir / "stdout.txt", err = scratch_dir / "stderr.txt";
+  command += " >" + ShellQuote(out.string()) + " 2>" + ShellQuote(err.string());
+  const int status = std::system(command.c_str());
+  SplitOutput result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadWholeFile(out);
+  result.err = ReadWholeFile(err);
+  return result;
 }
 
 inline std::string SourceDir() { return LORASHARE_SOURCE_DIR; }

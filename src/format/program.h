@@ -17,8 +17,8 @@
 #include "base/mapped_file.h"
 #include "base/result.h"
 #include "format/dtype.h"
-#include "format/weight_layout.h"
 #include "format/model_config.h"
+#include "format/weight_layout.h"
 
 namespace lorashare {
 
@@ -62,7 +62,7 @@ struct DataFileSpec {
 
 struct InstructionSpec {
   OpCode op = OpCode::kLinear;
-  std::vector<int32_t> inputs;   // indices into ProgramSpec::values
+  std::vector<int32_t> inputs;  // indices into ProgramSpec::values
   std::vector<int32_t> outputs;
   std::vector<int32_t> tensors;  // indices into ProgramSpec::tensors
   std::vector<int64_t> int_args;

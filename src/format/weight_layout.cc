@@ -6,8 +6,7 @@ namespace lorashare {
 namespace {
 
 uint64_t AlignSection(uint64_t offset) {
-  return (offset + kPackedSectionAlignment - 1) / kPackedSectionAlignment *
-         kPackedSectionAlignment;
+  return (offset + kPackedSectionAlignment - 1) / kPackedSectionAlignment * kPackedSectionAlignment;
 }
 
 }  // namespace
@@ -41,9 +40,8 @@ Result<PackedGeometry> PackedGeometryFor(WeightLayout layout, int64_t rows, int6
       g.row_bytes = static_cast<uint64_t>(g.padded_cols / 2);
       g.scales_offset = AlignSection(urows * g.row_bytes);
       g.sums_offset = 0;
-      g.total_bytes = AlignSection(g.scales_offset + urows * static_cast<uint64_t>(
-                                                                 g.groups_per_row()) *
-                                                         sizeof(uint16_t));
+      g.total_bytes = AlignSection(
+          g.scales_offset + urows * static_cast<uint64_t>(g.groups_per_row()) * sizeof(uint16_t));
       return g;
     case WeightLayout::kPlain:
       break;

@@ -17,7 +17,9 @@ PackedGeometry GeometryOf(const MatrixView& w) {
 const uint8_t* Blob(const MatrixView& w) { return static_cast<const uint8_t*>(w.data); }
 
 // Position of column c's nibble within a kQ4Group row (see weight_layout.h).
-uint64_t NibbleByte(int64_t c) { return c / kQuantBlock * (kQuantBlock / 2) + c % (kQuantBlock / 2); }
+uint64_t NibbleByte(int64_t c) {
+  return c / kQuantBlock * (kQuantBlock / 2) + c % (kQuantBlock / 2);
+}
 bool NibbleIsHigh(int64_t c) { return c % kQuantBlock >= kQuantBlock / 2; }
 
 int Q4At(const uint8_t* row, int64_t c) {

@@ -9,7 +9,8 @@
 // Activations are quantized dynamically, per token (row of x), symmetrically
 // to int8: sx = max|x| / 127 and xq = round-to-nearest-even(x * inv), where
 // inv = 1 / sx in float (sx = 0 and xq = 0 for an all-zero row). Kernels use
-// the same float operations so their xq equal the reference's exactly. The matmul is then, per token and output row r:
+// the same float operations so their xq equal the reference's exactly. The matmul is then, per
+// token and output row r:
 //   kQ8Row:   y = sx * scale[r] * sum_c q[r][c] * xq[c]
 //   kQ4Group: y = sx * sum_g scale[r][g] * sum_{c in g} (u4[r][c] - 8) * xq[c]
 // with exact integer sums inside a row (kQ8Row) or group (kQ4Group).

@@ -4,7 +4,6 @@
 // reports it), --processes reads each process's PSS, and bad flags or files
 // get clear errors with the documented exit codes.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -17,29 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Quote(const std::string& arg) {
-  std::string quoted = "'";
-  for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using CommandResult = lorashare::testing::SplitOutput;
 
 class BenchTest : public ::testing::Test {
  protected:
@@ -72,16 +56,7 @@ class BenchTest : public ::testing::Test {
   static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
 
   static CommandResult Lorashare(const std::vector<std::string>& args) {
-    std::string command = Quote(LORASHARE_BINARY);
-    for (const std::string& arg : args) command += " " + Quote(arg);
-    fs::path out = *dir_ / "stdout.txt", err = *dir_ / "stderr.txt";
-    command += " >" + Quote(out.string()) + " 2>" + Quote(err.string());
-    int status = std::system(command.c_str());
-    CommandResult result;
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    result.out = ReadFile(out);
-    result.err = ReadFile(err);
-    return result;
+    return lorashare::testing::RunLorashareArgs(args, *dir_);
   }
 
   // bench on `program` over f.ptd with one thread and `extra` flags; short
