@@ -7,10 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include "base/output_file.h"
 
 namespace lorashare::testing {
 
@@ -68,17 +70,10 @@ struct SplitOutput {
   std::string err;
 };
 
-inline std::string ShellQuote(const std::string& arg) {
+inline std::string ShellQuote(std::string_view arg) {
   std::string quoted = "'";
   for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return quoted + "'";
-}
-
-inline std::string ReadWholeFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // Runs the lorashare CLI with `args`, each one shell argument; stdout and
@@ -92,8 +87,10 @@ inline SplitOutput RunLorashareArgs(const std::vector<std::string>& args,
   const int status = std::system(command.c_str());
   SplitOutput result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = ReadWholeFile(out);
-  result.err = ReadWholeFile(err);
+  for (auto [file, text] : {std::pair{out, &result.out}, std::pair{err, &result.err}}) {
+    auto bytes = ReadWholeFile(file.string());
+    if (bytes.ok()) *text = std::move(bytes).value();
+  }
   return result;
 }
 
