@@ -22,7 +22,8 @@
 
 namespace lorashare {
 
-inline constexpr uint32_t kProgramVersion = 1;
+// 2: kQ4Group weights in 16-row tiles (version 1 files hold whole rows).
+inline constexpr uint32_t kProgramVersion = 2;
 
 // Instruction set; semantics are documented in format/program.fbs.
 enum class OpCode : uint8_t {

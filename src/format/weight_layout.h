@@ -12,11 +12,16 @@
 //
 //   kQ4Group int4 per group of `group_size` columns along a row, symmetric:
 //              w[r][c] = (u4[r][c] - 8) * scale[r][c / group_size]
-//            [rows][padded_cols / 2] nibbles | [rows][padded_cols / group_size] f16 scale
-//            Nibbles come in blocks of 128 columns (64 bytes): byte j of a block
-//            holds column j in its low nibble and column j + 64 in its high
-//            nibble, so one load of 16, 32 or 64 bytes unpacks to the activation
-//            lanes at the same offsets (SSE/NEON, AVX2, AVX-512 alike).
+//            Rows come in tiles of kQ4TileRows (16); the last tile is padded
+//            with u4 = 8 and scale 0. A tile is [padded_cols / 8] chunks of 64
+//            bytes: in chunk k, byte 4 * i + j (i < 16, j < 4) holds column
+//            8k + j of the tile's row i in its low nibble and column 8k + 4 + j
+//            in its high nibble. Then f16 scales [tile][group][16 rows].
+//            So each 32-bit lane of a vector load is one row, and one 4-byte
+//            broadcast of activations feeds 16 rows' dot products at once
+//            (VNNI dpbusd; 4 or 8 rows per 16- or 32-byte vector elsewhere);
+//            a group's integer sums are converted and scaled once per 16 rows
+//            and a tile is one contiguous stream.
 //
 // padded_cols = cols rounded up to kQuantBlock; padding holds zeros (q = 0,
 // u4 = 8) with scale 0 for whole padded groups. Each section starts on a
@@ -40,6 +45,8 @@ enum class WeightLayout : uint8_t {
 
 // Columns per packing block; quantized rows are padded to a multiple of it.
 constexpr int64_t kQuantBlock = 128;
+// Rows per kQ4Group tile; its rows are padded to a multiple of it.
+constexpr int64_t kQ4TileRows = 16;
 // Alignment of each section inside a packed blob.
 constexpr uint64_t kPackedSectionAlignment = 64;
 
@@ -48,6 +55,7 @@ struct PackedGeometry {
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t padded_cols = 0;
+  int64_t padded_rows = 0;     // kQ4Group: rows rounded up to kQ4TileRows
   int64_t group_size = 0;      // kQ4Group: columns per scale; kQ8Row: padded_cols
   uint64_t row_bytes = 0;      // bytes of quantized values per row
   uint64_t scales_offset = 0;  // bytes from the blob start
@@ -55,6 +63,21 @@ struct PackedGeometry {
   uint64_t total_bytes = 0;
   int64_t groups_per_row() const { return padded_cols / group_size; }
 };
+
+// kQ4Group addressing: the byte holding (row, col)'s nibble, whether it is
+// the high one, and the byte offset of scale[row][group] in the blob.
+inline uint64_t Q4NibbleByte(const PackedGeometry& g, int64_t row, int64_t col) {
+  const int64_t tile = row / kQ4TileRows, chunk = col / 8;
+  return static_cast<uint64_t>((tile * (g.padded_cols / 8) + chunk) * 64 + row % kQ4TileRows * 4 +
+                               col % 4);
+}
+inline bool Q4NibbleIsHigh(int64_t col) { return col % 8 >= 4; }
+inline uint64_t Q4ScaleByte(const PackedGeometry& g, int64_t row, int64_t group) {
+  const int64_t tile = row / kQ4TileRows;
+  return g.scales_offset +
+         static_cast<uint64_t>(
+             ((tile * g.groups_per_row() + group) * kQ4TileRows + row % kQ4TileRows) * 2);
+}
 
 // The geometry of a packed [rows, cols] matrix, or an error naming what is
 // wrong (non-positive sizes, a group size that is not 32, 64 or 128).

@@ -6,13 +6,15 @@
 // products of the bytes at that lane's offset (VNNI's dpbusd). Elsewhere it
 // pairs products in int16 first (maddubs + madd on x86, shifts and multiplies
 // in generic Highway code), so pairs must stay below 2^15:
-//   kQ4Group: u4 (0..15) x xq; the -8 offset is the per-lane correction
-//             -8 * (sum of the lane's four xq), precomputed per token and
-//             used as the initial value of each group's integer sum.
+//   kQ4Group: u4 (0..15) x xq; the -8 offset is the group correction
+//             -8 * (sum of the group's xq), precomputed per token and used as
+//             the initial value of each group's integer sums.
 //   kQ8Row:   VNNI: (xq + 128) x q, minus 128 * row_sum at the end;
 //             otherwise |q| x (xq * sign(q)), which keeps pairs in int16.
-// kQ4Group converts each group's (or vector's) integer sums to f32 and scales
-// them there; kQ8Row keeps one integer sum per row and scales once.
+// kQ8Row keeps one integer sum per row (lanes are columns) and scales once.
+// kQ4Group lanes are rows (16-row tiles): four activations broadcast to all
+// lanes meet four columns of every row, and each group's sums are converted
+// to f32 and scaled once per vector of rows.
 //
 // Tiles of kRows weight rows x kTokens tokens reuse every unpacked weight
 // vector for all tokens of the tile (GEMM) and keep several independent
@@ -64,10 +66,20 @@ struct QuantProblem {
   const uint8_t* blob;
   MatMulArgs args;
   const uint8_t* act;   // per token: padded_cols bytes (xq, or xq + 128 on VNNI for kQ8Row)
-  const int32_t* corr;  // kQ4Group: per token, corr_stride lanes of -8 * lane sums
+  const int32_t* corr;  // kQ4Group: per token, corr_stride group corrections
   int64_t corr_stride;
   const float* sx;  // per token
 };
+
+// kQ4Group: per group, -8 * (sum of the group's xq): the initial integer sum
+// that turns the stored u4 into u4 - 8.
+void PrepareQ4Corrections(const int8_t* xq, int64_t padded_cols, int64_t group, int32_t* corr) {
+  for (int64_t g = 0; g < padded_cols / group; ++g) {
+    int32_t sum = 0;
+    for (int64_t c = g * group; c < (g + 1) * group; ++c) sum += xq[c];
+    corr[g] = -8 * sum;
+  }
+}
 
 // Writes one output: y = scale * sx * sum (+ y when accumulating).
 inline void Store(const QuantProblem& p, int64_t token, int64_t row, double sum) {
@@ -131,22 +143,22 @@ void Q8Rows(const QuantProblem& p, int64_t row_begin, int64_t row_end) {
   }
 }
 
-void Q4Rows(const QuantProblem& p, int64_t row_begin, int64_t row_end) {
+void Q4Tiles(const QuantProblem& p, int64_t tile_begin, int64_t tile_end) {
   const int64_t group = p.g.group_size;
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    const uint8_t* row = p.blob + r * p.g.row_bytes;
-    const auto* scales =
-        reinterpret_cast<const uint16_t*>(p.blob + p.g.scales_offset) + r * p.g.groups_per_row();
+  const int64_t row_end = std::min(p.g.rows, tile_end * kQ4TileRows);
+  for (int64_t r = tile_begin * kQ4TileRows; r < row_end; ++r) {
     for (int64_t t = 0; t < p.args.n; ++t) {
       const auto* xq = reinterpret_cast<const int8_t*>(p.act + t * p.g.padded_cols);
       float sum = 0;
       for (int64_t g = 0; g < p.g.groups_per_row(); ++g) {
-        int32_t isum = 0;
+        int32_t isum = p.corr[t * p.corr_stride + g];
         for (int64_t c = g * group; c < (g + 1) * group; ++c) {
-          const uint8_t byte = row[c / kQuantBlock * (kQuantBlock / 2) + c % (kQuantBlock / 2)];
-          isum += ((c % kQuantBlock < kQuantBlock / 2 ? byte & 0xF : byte >> 4) - 8) * xq[c];
+          const uint8_t byte = p.blob[Q4NibbleByte(p.g, r, c)];
+          isum += (Q4NibbleIsHigh(c) ? byte >> 4 : byte & 0xF) * xq[c];
         }
-        sum += F16ToF32(scales[g]) * static_cast<float>(isum);
+        uint16_t scale;
+        std::memcpy(&scale, p.blob + Q4ScaleByte(p.g, r, g), sizeof(scale));
+        sum += F16ToF32(scale) * static_cast<float>(isum);
       }
       Store(p, t, r, sum);
     }
@@ -154,8 +166,6 @@ void Q4Rows(const QuantProblem& p, int64_t row_begin, int64_t row_end) {
 }
 
 constexpr bool kQ8Unsigned = false;
-constexpr int64_t kCorrLanesPerBlock = 0;
-void PrepareQ4Corrections(const int8_t*, int64_t, int64_t, int32_t*) {}
 void ToUnsigned(uint8_t*, int64_t) {}
 
 #else  // HWY_TARGET != HWY_SCALAR
@@ -177,8 +187,7 @@ using VI32 = hn::Vec<DI32>;
 using VF = hn::Vec<DF>;
 
 constexpr int64_t kVecBytes = static_cast<int64_t>(hn::MaxLanes(DU8()));
-constexpr int64_t kHalfBlock = kQuantBlock / 2;  // bytes of nibbles per block
-static_assert(kHalfBlock % kVecBytes == 0, "vectors must tile a block");
+static_assert(kQuantBlock % kVecBytes == 0, "vectors must tile a padded kQ8Row row");
 
 constexpr bool kQ8Unsigned = HWY_TARGET == HWY_AVX3_DL;
 
@@ -287,188 +296,118 @@ HWY_INLINE void Q8Tile(const QuantProblem& p, int64_t row, int64_t token) {
 
 // ---------------------------------------------------------------- kQ4Group
 
-// A block's 128 columns are processed in units: the columns whose integer
-// sums share one f32 conversion. With groups of 128 a unit is the whole block
-// (both nibble halves); otherwise a contiguous run of max(group, vector)
-// columns inside one half (two groups per vector only for AVX-512 and 32).
-template <int64_t kGroup>
-struct Q4Units {
-  static constexpr bool kWholeBlock = kGroup == kQuantBlock;
-  static constexpr int64_t kCols = kWholeBlock ? kQuantBlock : std::max(kGroup, kVecBytes);
-  static constexpr int64_t kPerBlock = kQuantBlock / kCols;
-  // (nibble half, vector) steps per unit.
-  static constexpr int64_t kSteps = kWholeBlock ? 2 * kHalfBlock / kVecBytes : kCols / kVecBytes;
-  static constexpr bool kTwoGroupsPerVector = kVecBytes > kGroup;
+// Each 32-bit lane of a vector is one row of a 16-row tile (weight_layout.h).
+constexpr int64_t kQ4Lanes = static_cast<int64_t>(hn::MaxLanes(DI32()));
+constexpr size_t kVecsPerTile = static_cast<size_t>(kQ4TileRows / kQ4Lanes);
+static_assert(kQ4TileRows % kQ4Lanes == 0, "vectors must tile a row tile");
 
-  // Half (0 = low nibbles) and byte offset within the block of step s of unit u.
-  static constexpr int64_t Half(int64_t u, int64_t s) {
-    return kWholeBlock ? s % 2 : u / (kPerBlock / 2);
-  }
-  static constexpr int64_t Offset(int64_t u, int64_t s) {
-    return kWholeBlock ? s / 2 * kVecBytes : (u % (kPerBlock / 2)) * kCols + s * kVecBytes;
-  }
-  // The unit's first group within its row.
-  static constexpr int64_t FirstGroup(int64_t block, int64_t u) {
-    return (block * kQuantBlock + Half(u, 0) * kHalfBlock + Offset(u, 0)) / kGroup;
-  }
-};
-
-// The lanes of every corrections vector of a token, per block.
-template <int64_t kGroup>
-constexpr int64_t CorrLanesPerBlock() {
-  return Q4Units<kGroup>::kPerBlock * static_cast<int64_t>(hn::MaxLanes(DI32()));
+HWY_INLINE VI8 BroadcastFour(const uint8_t* bytes) {
+  int32_t four;
+  std::memcpy(&four, bytes, sizeof(four));
+  return hn::BitCast(DI8(), hn::Set(DI32(), four));
 }
-constexpr int64_t kCorrLanesPerBlock = CorrLanesPerBlock<32>();  // the most of any group size
 
-// Per unit of every block: -8 * (sum of each lane's four xq), summed over the
-// unit's steps: the initial integer sum that turns u4 into u4 - 8.
-template <int64_t kGroup>
-void PrepareQ4CorrectionsFor(const int8_t* xq, int64_t padded_cols, int32_t* corr) {
-  using U = Q4Units<kGroup>;
+// kTiles row tiles from `tile` on, x kTokens tokens from `token` on. Per
+// group, the integer sums of every (row, token) start at the token's
+// correction, take two dot products per chunk of 8 columns (low nibbles with
+// the chunk's first four activations broadcast, high nibbles with the next
+// four), and are converted and scaled once.
+template <size_t kTiles, size_t kTokens>
+HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
+  constexpr size_t kVecs = kTiles * kVecsPerTile;
   const DU8 du8;
-  const DI8 di8;
   const DI32 di32;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(di32));
-  for (int64_t b = 0; b < padded_cols / kQuantBlock; ++b) {
-    for (int64_t u = 0; u < U::kPerBlock; ++u) {
-      VI32 acc = hn::Zero(di32);
-      for (int64_t s = 0; s < U::kSteps; ++s) {
-        const int8_t* x = xq + b * kQuantBlock + U::Half(u, s) * kHalfBlock + U::Offset(u, s);
-        acc = DotBytes(acc, hn::Set(du8, 8), hn::LoadU(di8, x));
-      }
-      hn::StoreU(hn::Neg(acc), di32, corr + (b * U::kPerBlock + u) * lanes);
-    }
-  }
-}
-
-void PrepareQ4Corrections(const int8_t* xq, int64_t padded_cols, int64_t group, int32_t* corr) {
-  if (group == 32) return PrepareQ4CorrectionsFor<32>(xq, padded_cols, corr);
-  if (group == 64) return PrepareQ4CorrectionsFor<64>(xq, padded_cols, corr);
-  return PrepareQ4CorrectionsFor<128>(xq, padded_cols, corr);
-}
-
-// f16 scales to f32 (hardware conversion where the target has it).
-void ConvertScales(const uint8_t* f16, int64_t count, float* out) {
   const DF df;
   const hn::Rebind<hwy::float16_t, DF> dh;
-  const auto* in = reinterpret_cast<const hwy::float16_t*>(f16);
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  int64_t i = 0;
-  for (; i + lanes <= count; i += lanes)
-    hn::StoreU(hn::PromoteTo(df, hn::LoadU(dh, in + i)), df, out + i);
-  for (; i < count; ++i) {
-    uint16_t bits;
-    std::memcpy(&bits, f16 + 2 * i, 2);
-    out[i] = F16ToF32(bits);
-  }
-}
-
-// The f32 scale of every lane of a unit starting at `group`.
-template <int64_t kGroup>
-HWY_INLINE VF UnitScale(const float* scales, int64_t group) {
-  const DF df;
-  if constexpr (Q4Units<kGroup>::kTwoGroupsPerVector) {
-    const hn::Half<DF> dh;
-    return hn::Combine(df, hn::Set(dh, scales[group + 1]), hn::Set(dh, scales[group]));
-  } else {
-    return hn::Set(df, scales[group]);
-  }
-}
-
-// `scales` holds the f32 scales of rows [row, row + kRows), groups_per_row apart.
-template <int64_t kGroup, size_t kRows, size_t kTokens>
-HWY_INLINE void Q4Tile(const QuantProblem& p, const float* scales, int64_t row, int64_t token) {
-  using U = Q4Units<kGroup>;
-  const DU8 du8;
-  const DI8 di8;
-  const DI32 di32;
-  const DF df;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(di32));
   const int64_t groups = p.g.groups_per_row();
+  const int64_t chunks_per_group = p.g.group_size / 8;
+  const uint64_t tile_bytes = p.g.row_bytes * kQ4TileRows;
+  const uint64_t tile_scale_bytes = static_cast<uint64_t>(groups) * kQ4TileRows * 2;
   const auto low_nibbles = hn::Set(du8, 0x0F);
-  VF acc[kRows][kTokens];
-  for (size_t r = 0; r < kRows; ++r) {
-    for (size_t t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
+  VF acc[kVecs][kTokens];
+  for (size_t v = 0; v < kVecs; ++v) {
+    for (size_t t = 0; t < kTokens; ++t) acc[v][t] = hn::Zero(df);
   }
-  const uint8_t* w = p.blob + row * p.g.row_bytes;
-  const auto* x = reinterpret_cast<const int8_t*>(p.act + token * p.g.padded_cols);
-  const int32_t* corr = p.corr + token * p.corr_stride;
-  for (int64_t b = 0; b < p.g.padded_cols / kQuantBlock; ++b) {
-    PrefetchNextTile<kRows, kTokens>(w, p.g.row_bytes, b * kHalfBlock);
-    for (int64_t u = 0; u < U::kPerBlock; ++u) {
-      VI32 sum[kRows][kTokens];
+  const uint8_t* w = p.blob + tile * tile_bytes;
+  const uint8_t* scales = p.blob + p.g.scales_offset + tile * tile_scale_bytes;
+  // A vector's bytes and scales: tile v / kVecsPerTile, lanes (v % kVecsPerTile) * kQ4Lanes on.
+  auto vec_offset = [](size_t v, uint64_t per_tile, uint64_t lane_bytes) {
+    return v / kVecsPerTile * per_tile + v % kVecsPerTile * kQ4Lanes * lane_bytes;
+  };
+  for (int64_t g = 0; g < groups; ++g) {
+    VI32 sum[kVecs][kTokens];
+    for (size_t t = 0; t < kTokens; ++t) {
+      const VI32 c = hn::Set(di32, p.corr[(token + static_cast<int64_t>(t)) * p.corr_stride + g]);
+      for (size_t v = 0; v < kVecs; ++v) sum[v][t] = c;
+    }
+    for (int64_t k = g * chunks_per_group; k < (g + 1) * chunks_per_group; ++k) {
+      PrefetchNextTile<kTiles, kTokens>(w, tile_bytes, k * 64);
+      VI8 x_low[kTokens], x_high[kTokens];
       for (size_t t = 0; t < kTokens; ++t) {
-        const VI32 c = hn::LoadU(di32, corr + t * p.corr_stride + (b * U::kPerBlock + u) * lanes);
-        for (size_t r = 0; r < kRows; ++r) sum[r][t] = c;
+        const uint8_t* x = p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 8;
+        x_low[t] = BroadcastFour(x);
+        x_high[t] = BroadcastFour(x + 4);
       }
-      for (int64_t s = 0; s < U::kSteps; ++s) {
-        const int64_t half = U::Half(u, s), offset = U::Offset(u, s);
-        VI8 xv[kTokens];
+      for (size_t v = 0; v < kVecs; ++v) {
+        const VU8 bytes = hn::LoadU(du8, w + vec_offset(v, tile_bytes, 4) + k * 64);
+        const VU8 low = hn::And(bytes, low_nibbles);
+        const VU8 high =
+            hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(DU16(), bytes))), low_nibbles);
         for (size_t t = 0; t < kTokens; ++t) {
-          xv[t] = hn::LoadU(di8,
-                            x + t * p.g.padded_cols + b * kQuantBlock + half * kHalfBlock + offset);
-        }
-        for (size_t r = 0; r < kRows; ++r) {
-          const VU8 bytes = hn::LoadU(du8, w + r * p.g.row_bytes + b * kHalfBlock + offset);
-          const VU8 nibbles =
-              half == 0 ? hn::And(bytes, low_nibbles)
-                        : hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(DU16(), bytes))),
-                                  low_nibbles);
-          for (size_t t = 0; t < kTokens; ++t) sum[r][t] = DotBytes(sum[r][t], nibbles, xv[t]);
-        }
-      }
-      const int64_t group = U::FirstGroup(b, u);
-      for (size_t r = 0; r < kRows; ++r) {
-        const VF scale = UnitScale<kGroup>(scales + r * groups, group);
-        for (size_t t = 0; t < kTokens; ++t) {
-          acc[r][t] = hn::MulAdd(hn::ConvertTo(df, sum[r][t]), scale, acc[r][t]);
+          sum[v][t] = DotBytes(DotBytes(sum[v][t], low, x_low[t]), high, x_high[t]);
         }
       }
     }
+    for (size_t v = 0; v < kVecs; ++v) {
+      const auto* group_scales = reinterpret_cast<const hwy::float16_t*>(
+          scales + vec_offset(v, tile_scale_bytes, 2) + g * kQ4TileRows * 2);
+      const VF scale = hn::PromoteTo(df, hn::LoadU(dh, group_scales));
+      for (size_t t = 0; t < kTokens; ++t) {
+        acc[v][t] = hn::MulAdd(hn::ConvertTo(df, sum[v][t]), scale, acc[v][t]);
+      }
+    }
   }
-  for (size_t r = 0; r < kRows; ++r) {
+  for (size_t v = 0; v < kVecs; ++v) {
+    const int64_t first_row =
+        static_cast<int64_t>(vec_offset(v, kQ4TileRows, 1)) + tile * kQ4TileRows;
+    const int64_t rows = std::min<int64_t>(kQ4Lanes, p.g.rows - first_row);
     for (size_t t = 0; t < kTokens; ++t) {
-      Store(p, token + static_cast<int64_t>(t), row + static_cast<int64_t>(r),
-            hn::GetLane(hn::SumOfLanes(df, acc[r][t])));
+      HWY_ALIGN float lanes[kQ4Lanes];
+      hn::Store(acc[v][t], df, lanes);
+      for (int64_t i = 0; i < rows; ++i) {
+        Store(p, token + static_cast<int64_t>(t), first_row + i, lanes[i]);
+      }
     }
   }
 }
 
 // ---------------------------------------------------------------- tiling
 
-// Register tiles: AVX-512 has 32 vector registers, the others 16.
+// Register tiles: AVX-512 has 32 vector registers, the others 16. kQ4Group
+// tiles are counted in row tiles: 2 (32 rows) x 4 tokens on AVX-512, where
+// a row tile is one vector; one row tile of 2 or 4 vectors elsewhere.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr size_t kQ4Rows = 4, kQ4Tokens = 3, kQ8Rows = 4, kQ8Tokens = 4;
+constexpr size_t kQ8Rows = 4, kQ8Tokens = 4;
 #else
-constexpr size_t kQ4Rows = 2, kQ4Tokens = 2, kQ8Rows = 2, kQ8Tokens = 3;
+constexpr size_t kQ8Rows = 2, kQ8Tokens = 3;
 #endif
-constexpr size_t kGemvRows = 4;  // independent weight streams for one token
+constexpr size_t kQ8GemvRows = 4;  // independent weight streams for one token
+constexpr size_t kQ4Tiles = kVecsPerTile == 1 ? 2 : 1;
+constexpr size_t kQ4Tokens = 4 / kVecsPerTile;
 
 struct Q8Kernel {
   const QuantProblem& p;
-  void PrepareRows(int64_t, int64_t) {}
   template <size_t kRows, size_t kTokens>
   void Tile(int64_t row, int64_t token) {
     Q8Tile<kRows, kTokens>(p, row, token);
   }
 };
 
-template <int64_t kGroup>
 struct Q4Kernel {
   const QuantProblem& p;
-  float* scales;  // room for the scales of the widest row tile
-  void PrepareRows(int64_t row, int64_t rows) {
-    const int64_t groups = p.g.groups_per_row();
-    const uint8_t* tile_scales = p.blob + p.g.scales_offset + row * groups * 2;
-    ConvertScales(tile_scales, rows * groups, scales);
-    // The next tile's scales, for GEMV's stream (see PrefetchNextTile).
-    for (int64_t i = 0; i < rows * groups * 2; i += 64) {
-      hwy::Prefetch(tile_scales + rows * groups * 2 + i);
-    }
-  }
-  template <size_t kRows, size_t kTokens>
-  void Tile(int64_t row, int64_t token) {
-    Q4Tile<kGroup, kRows, kTokens>(p, scales, row, token);
+  template <size_t kTiles, size_t kTokens>
+  void Tile(int64_t tile, int64_t token) {
+    Q4Tile<kTiles, kTokens>(p, tile, token);
   }
 };
 
@@ -484,7 +423,6 @@ HWY_INLINE void TokenTail(Kernel& k, int64_t row, int64_t token, int64_t count) 
 // Tokens [begin, end) of one row tile.
 template <size_t kRows, size_t kTokens, class Kernel>
 HWY_INLINE void RowTile(Kernel& k, int64_t row, int64_t begin, int64_t end) {
-  k.PrepareRows(row, kRows);
   int64_t t = begin;
   for (; t + static_cast<int64_t>(kTokens) <= end; t += kTokens) {
     k.template Tile<kRows, kTokens>(row, t);
@@ -496,8 +434,8 @@ HWY_INLINE void RowTile(Kernel& k, int64_t row, int64_t begin, int64_t end) {
 // of the thread's rows passes over them.
 constexpr int64_t kActivationBlockBytes = 768 * 1024;
 
-// Rows [begin, end) for all tokens: kRows at a time, then one at a time,
-// per block of tokens.
+// Rows (kQ8Row) or row tiles (kQ4Group) [begin, end) for all tokens: kRows
+// at a time, then one at a time, per block of tokens.
 template <size_t kRows, size_t kTokens, class Kernel>
 void RunRows(Kernel& k, int64_t n, int64_t begin, int64_t end) {
   const int64_t token_bytes = k.p.g.padded_cols + k.p.corr_stride * 4;
@@ -512,28 +450,20 @@ void RunRows(Kernel& k, int64_t n, int64_t begin, int64_t end) {
   }
 }
 
-template <size_t kRows, size_t kTokens, class Kernel>
-void RunRowsGemvOrGemm(Kernel& k, int64_t n, int64_t begin, int64_t end) {
+template <size_t kGemvRows, size_t kRows, size_t kTokens, class Kernel>
+void RunGemvOrGemm(Kernel& k, int64_t n, int64_t begin, int64_t end) {
   if (n == 1) return RunRows<kGemvRows, 1>(k, n, begin, end);
   RunRows<kRows, kTokens>(k, n, begin, end);
 }
 
 void Q8Rows(const QuantProblem& p, int64_t begin, int64_t end) {
   Q8Kernel k{p};
-  RunRowsGemvOrGemm<kQ8Rows, kQ8Tokens>(k, p.args.n, begin, end);
+  RunGemvOrGemm<kQ8GemvRows, kQ8Rows, kQ8Tokens>(k, p.args.n, begin, end);
 }
 
-template <int64_t kGroup>
-void Q4RowsFor(const QuantProblem& p, int64_t begin, int64_t end) {
-  thread_local Scratch scratch;
-  Q4Kernel<kGroup> k{p, scratch.Get<float>(std::max(kQ4Rows, kGemvRows) * p.g.groups_per_row())};
-  RunRowsGemvOrGemm<kQ4Rows, kQ4Tokens>(k, p.args.n, begin, end);
-}
-
-void Q4Rows(const QuantProblem& p, int64_t begin, int64_t end) {
-  if (p.g.group_size == 32) return Q4RowsFor<32>(p, begin, end);
-  if (p.g.group_size == 64) return Q4RowsFor<64>(p, begin, end);
-  Q4RowsFor<128>(p, begin, end);
+void Q4Tiles(const QuantProblem& p, int64_t begin, int64_t end) {
+  Q4Kernel k{p};
+  RunGemvOrGemm<kQ4Tiles, kQ4Tiles, kQ4Tokens>(k, p.args.n, begin, end);
 }
 
 // VNNI's kQ8Row activations: xq + 128 as u8 (flipping the sign bit).
@@ -551,7 +481,7 @@ void ToUnsigned(uint8_t* bytes, int64_t count) {
 void MatMulQuantizedTarget(const MatrixView& w, const MatMulArgs& a, ThreadPool* pool) {
   const PackedGeometry g = PackedGeometryFor(w.layout, w.rows, w.cols, w.group_size).value();
   const bool q4 = w.layout == WeightLayout::kQ4Group;
-  const int64_t corr_stride = q4 ? g.padded_cols / kQuantBlock * kCorrLanesPerBlock : 0;
+  const int64_t corr_stride = q4 ? g.groups_per_row() : 0;
   // One buffer: sx per token, then the activation bytes, then the corrections.
   const int64_t sx_bytes = hwy::RoundUpTo(a.n * sizeof(float), 64);
   const int64_t act_bytes = a.n * g.padded_cols;
@@ -572,10 +502,15 @@ void MatMulQuantizedTarget(const MatrixView& w, const MatMulArgs& a, ThreadPool*
     }
   });
   const QuantProblem p{g, static_cast<const uint8_t*>(w.data), a, act, corr, corr_stride, sx};
-  // Chunks of 16 rows keep whole tiles and each thread's output cache lines.
-  ParallelFor(
-      pool, w.rows,
-      [&](int64_t begin, int64_t end) { q4 ? Q4Rows(p, begin, end) : Q8Rows(p, begin, end); }, 16);
+  // Chunks of 16 rows (one kQ4Group tile) keep each thread's output cache
+  // lines to itself.
+  if (q4) {
+    ParallelFor(pool, g.padded_rows / kQ4TileRows,
+                [&](int64_t begin, int64_t end) { Q4Tiles(p, begin, end); });
+  } else {
+    ParallelFor(
+        pool, w.rows, [&](int64_t begin, int64_t end) { Q8Rows(p, begin, end); }, 16);
+  }
 }
 
 }  // namespace HWY_NAMESPACE

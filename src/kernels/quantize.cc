@@ -16,20 +16,14 @@ PackedGeometry GeometryOf(const MatrixView& w) {
 
 const uint8_t* Blob(const MatrixView& w) { return static_cast<const uint8_t*>(w.data); }
 
-// Position of column c's nibble within a kQ4Group row (see weight_layout.h).
-uint64_t NibbleByte(int64_t c) {
-  return c / kQuantBlock * (kQuantBlock / 2) + c % (kQuantBlock / 2);
-}
-bool NibbleIsHigh(int64_t c) { return c % kQuantBlock >= kQuantBlock / 2; }
-
-int Q4At(const uint8_t* row, int64_t c) {
-  const uint8_t byte = row[NibbleByte(c)];
-  return (NibbleIsHigh(c) ? byte >> 4 : byte & 0xF) - 8;
+int Q4At(const PackedGeometry& g, const uint8_t* blob, int64_t row, int64_t c) {
+  const uint8_t byte = blob[Q4NibbleByte(g, row, c)];
+  return (Q4NibbleIsHigh(c) ? byte >> 4 : byte & 0xF) - 8;
 }
 
 float Q4Scale(const PackedGeometry& g, const uint8_t* blob, int64_t row, int64_t group) {
   uint16_t bits;
-  std::memcpy(&bits, blob + g.scales_offset + (row * g.groups_per_row() + group) * 2, 2);
+  std::memcpy(&bits, blob + Q4ScaleByte(g, row, group), 2);
   return F16ToF32(bits);
 }
 
@@ -58,10 +52,11 @@ void PackQ8Row(const float* w, const PackedGeometry& g, uint8_t* blob) {
 }
 
 void PackQ4Group(const float* w, const PackedGeometry& g, uint8_t* blob) {
+  // u4 = 8 is q = 0 in both nibbles: padded rows and columns hold it (with
+  // scale 0, the blob's initial value).
+  std::memset(blob, 0x88, static_cast<size_t>(g.padded_rows) * g.row_bytes);
   for (int64_t r = 0; r < g.rows; ++r) {
     const float* src = w + r * g.cols;
-    uint8_t* row = blob + r * g.row_bytes;
-    std::memset(row, 0x88, g.row_bytes);  // u4 = 8 is q = 0 in both nibbles
     for (int64_t group = 0; group < g.groups_per_row(); ++group) {
       const int64_t begin = group * g.group_size;
       const int64_t end = std::min(g.cols, begin + g.group_size);
@@ -70,15 +65,15 @@ void PackQ4Group(const float* w, const PackedGeometry& g, uint8_t* blob) {
         if (std::fabs(src[c]) > std::fabs(m)) m = src[c];
       }
       const uint16_t scale_bits = F32ToF16(-m / 8.0f);
-      std::memcpy(blob + g.scales_offset + (r * g.groups_per_row() + group) * 2, &scale_bits, 2);
+      std::memcpy(blob + Q4ScaleByte(g, r, group), &scale_bits, 2);
       const float scale = F16ToF32(scale_bits);
       const float inv = scale != 0 ? 1.0f / scale : 0.0f;
       for (int64_t c = begin; c < end; ++c) {
         const int q = static_cast<int>(std::clamp(std::nearbyint(src[c] * inv), -8.0f, 7.0f));
-        uint8_t& byte = row[NibbleByte(c)];
+        uint8_t& byte = blob[Q4NibbleByte(g, r, c)];
         const auto u = static_cast<uint8_t>(q + 8);
-        byte = NibbleIsHigh(c) ? static_cast<uint8_t>((byte & 0x0F) | (u << 4))
-                               : static_cast<uint8_t>((byte & 0xF0) | u);
+        byte = Q4NibbleIsHigh(c) ? static_cast<uint8_t>((byte & 0x0F) | (u << 4))
+                                 : static_cast<uint8_t>((byte & 0xF0) | u);
       }
     }
   }
@@ -118,15 +113,14 @@ void DequantizeRow(const MatrixView& w, int64_t row, float* out) {
     return;
   }
   const PackedGeometry g = GeometryOf(w);
-  const uint8_t* values = Blob(w) + row * g.row_bytes;
   if (w.layout == WeightLayout::kQ8Row) {
     const float scale = Q8Scale(g, Blob(w), row);
-    const auto* q = reinterpret_cast<const int8_t*>(values);
+    const auto* q = reinterpret_cast<const int8_t*>(Blob(w) + row * g.row_bytes);
     for (int64_t c = 0; c < w.cols; ++c) out[c] = q[c] * scale;
     return;
   }
   for (int64_t c = 0; c < w.cols; ++c) {
-    out[c] = Q4At(values, c) * Q4Scale(g, Blob(w), row, c / g.group_size);
+    out[c] = Q4At(g, Blob(w), row, c) * Q4Scale(g, Blob(w), row, c / g.group_size);
   }
 }
 
@@ -148,10 +142,9 @@ void MatMulQuantizedReference(const MatrixView& w, const MatMulArgs& a) {
   for (int64_t t = 0; t < a.n; ++t) {
     const double sx = QuantizeActivationRow(a.x + t * a.x_stride, w.cols, g.padded_cols, xq.data());
     for (int64_t r = 0; r < w.rows; ++r) {
-      const uint8_t* values = Blob(w) + r * g.row_bytes;
       double sum = 0;
       if (w.layout == WeightLayout::kQ8Row) {
-        const auto* q = reinterpret_cast<const int8_t*>(values);
+        const auto* q = reinterpret_cast<const int8_t*>(Blob(w) + r * g.row_bytes);
         int64_t isum = 0;
         for (int64_t c = 0; c < g.padded_cols; ++c) isum += q[c] * xq[c];
         sum = static_cast<double>(Q8Scale(g, Blob(w), r)) * static_cast<double>(isum);
@@ -159,7 +152,7 @@ void MatMulQuantizedReference(const MatrixView& w, const MatMulArgs& a) {
         for (int64_t group = 0; group < g.groups_per_row(); ++group) {
           int64_t isum = 0;
           for (int64_t c = group * g.group_size; c < (group + 1) * g.group_size; ++c)
-            isum += Q4At(values, c) * xq[c];
+            isum += Q4At(g, Blob(w), r, c) * xq[c];
           sum += static_cast<double>(Q4Scale(g, Blob(w), r, group)) * static_cast<double>(isum);
         }
       }

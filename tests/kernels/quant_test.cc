@@ -62,10 +62,13 @@ std::string Describe(const PackedGeometry& g) {
 // Decodes the stored bytes straight from the layout definition (independent
 // of quantize.cc's accessors).
 int StoredQ(const Packed& p, int64_t r, int64_t c) {
-  const uint8_t* row = p.blob.data() + r * p.g.row_bytes;
-  if (p.g.layout == WeightLayout::kQ8Row) return static_cast<int8_t>(row[c]);
-  const uint8_t byte = row[c / 128 * 64 + c % 64];
-  return (c % 128 < 64 ? byte & 0xF : byte >> 4) - 8;
+  if (p.g.layout == WeightLayout::kQ8Row) {
+    return static_cast<int8_t>(p.blob[r * p.g.row_bytes + c]);
+  }
+  // Tiles of 16 rows, each padded_cols / 8 chunks of 64 bytes.
+  const int64_t chunk = (r / 16) * (p.g.padded_cols / 8) + c / 8;
+  const uint8_t byte = p.blob[chunk * 64 + r % 16 * 4 + c % 4];
+  return (c % 8 < 4 ? byte & 0xF : byte >> 4) - 8;
 }
 float StoredScale(const Packed& p, int64_t r, int64_t c) {
   const uint8_t* base = p.blob.data() + p.g.scales_offset;
@@ -75,7 +78,8 @@ float StoredScale(const Packed& p, int64_t r, int64_t c) {
     return s;
   }
   uint16_t bits;
-  std::memcpy(&bits, base + (r * p.g.groups_per_row() + c / p.g.group_size) * 2, 2);
+  const int64_t tile_group = (r / 16) * p.g.groups_per_row() + c / p.g.group_size;
+  std::memcpy(&bits, base + (tile_group * 16 + r % 16) * 2, 2);
   return F16ToF32(bits);
 }
 
@@ -117,6 +121,13 @@ TEST(PackMatrixTest, RoundTripWithinHalfAStepAndPaddingIsZero) {
           int32_t stored_sum;
           std::memcpy(&stored_sum, p.blob.data() + p.g.sums_offset + r * 4, 4);
           ASSERT_EQ(stored_sum, q_sum) << what << " row " << r;
+        }
+      }
+      // kQ4Group pads its last tile of 16 rows with q = 0 and scale 0.
+      for (int64_t r = rows; r < p.g.padded_rows; ++r) {
+        for (int64_t c = 0; c < p.g.padded_cols; ++c) {
+          ASSERT_EQ(StoredQ(p, r, c), 0) << what << " padding row " << r << " col " << c;
+          ASSERT_EQ(StoredScale(p, r, c), 0.0f) << what << " padding row " << r << " col " << c;
         }
       }
       // The all-zero row dequantizes to zeros with scale 0.
