@@ -384,7 +384,7 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
 // ---------------------------------------------------------------- tiling
 
 // Register tiles: AVX-512 has 32 vector registers, the others 16. kQ4Group
-// tiles are counted in row tiles: 2 (32 rows) x 4 tokens on AVX-512, where
+// tiles are counted in row tiles: 2 (32 rows) x 3 tokens on AVX-512, where
 // a row tile is one vector; one row tile of 2 or 4 vectors elsewhere.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 constexpr size_t kQ8Rows = 4, kQ8Tokens = 4;
@@ -393,7 +393,10 @@ constexpr size_t kQ8Rows = 2, kQ8Tokens = 3;
 #endif
 constexpr size_t kQ8GemvRows = 4;  // independent weight streams for one token
 constexpr size_t kQ4Tiles = kVecsPerTile == 1 ? 2 : 1;
-constexpr size_t kQ4Tokens = 4 / kVecsPerTile;
+constexpr size_t kQ4Tokens = kVecsPerTile == 1 ? 3 : 4 / kVecsPerTile;
+// One token: a thread's row tiles are one contiguous stream, read one tile
+// at a time (two at once, i.e. two streams, measured slower).
+constexpr size_t kQ4GemvTiles = 1;
 
 struct Q8Kernel {
   const QuantProblem& p;
@@ -463,7 +466,7 @@ void Q8Rows(const QuantProblem& p, int64_t begin, int64_t end) {
 
 void Q4Tiles(const QuantProblem& p, int64_t begin, int64_t end) {
   Q4Kernel k{p};
-  RunGemvOrGemm<kQ4Tiles, kQ4Tiles, kQ4Tokens>(k, p.args.n, begin, end);
+  RunGemvOrGemm<kQ4GemvTiles, kQ4Tiles, kQ4Tokens>(k, p.args.n, begin, end);
 }
 
 // VNNI's kQ8Row activations: xq + 128 as u8 (flipping the sign bit).
