@@ -48,7 +48,8 @@ def packed_bytes(layout, group, rows, cols):
     if layout == "Q8_ROW":
         return align64(rows * padded) + align64(rows * 4) + align64(rows * 4)
     assert layout == "Q4_GROUP" and group in (32, 64, 128), f"layout {layout} group {group}"
-    return align64(rows * padded // 2) + align64(rows * (padded // group) * 2)
+    tiled_rows = (rows + 15) // 16 * 16  # 16-row tiles, the last one padded
+    return align64(tiled_rows * padded // 2) + align64(tiled_rows * (padded // group) * 2)
 
 
 def read_ptd(schema, path):
