@@ -22,17 +22,25 @@
 //   "decode_tok_s": {stats}     gen / time of the gen decode steps
 //   "samples": {"load_ms": [...], "ttft_ms": [...], "prefill_tok_s": [...],
 //               "decode_tok_s": [...]}   one value per repeat
+//   "stream_samples_gb_s": [...]   every stream measurement
 //   "rss_after_load_mib", "rss_after_prefill_mib", "rss_after_gen_mib":
 //                               VmRSS at those points, the highest over repeats
 //   "peak_rss_mib":             VmHWM after the last repeat
 //   "weight_bytes_per_token":   weight bytes one decode step reads
 //                               (DecodeWeightBytes, tools/bench_support.h)
 //   "stream_gb_s":              read bandwidth: best of 3 passes over 1 GiB with
-//                               the same threads (null with --no-bandwidth)
+//                               the same threads, measured in a child process
+//                               right after each repeat (the buffer never counts
+//                               in this process's memory); the median of those
+//                               (null with --no-bandwidth)
 //   "achieved_gb_s":            weight_bytes_per_token * decode_tok_s.mean / 1e9, times N
 //                               with --processes N (each decodes at once, reading
 //                               the shared weights from memory for itself)
-//   "bandwidth_fraction":       achieved_gb_s / stream_gb_s (null with --no-bandwidth)
+//   "bandwidth_fraction":       the median over repeats of that repeat's achieved
+//                               GB/s over the stream GB/s measured right after it,
+//                               so a host whose bandwidth drifts compares like
+//                               with like; with --processes, achieved_gb_s over
+//                               one measurement after all (null with --no-bandwidth)
 //   with --processes N, also:
 //   "processes": [{"pid", "rss_mib", "pss_mib", "pss_anon_mib", "pss_file_mib",
 //                  "peak_rss_mib"}, ...]   read while every process holds its
@@ -121,6 +129,7 @@ struct Measurements {
   double rss_after_prefill_mib = 0;
   double rss_after_gen_mib = 0;
   double peak_rss_mib = 0;
+  std::vector<double> stream_bytes_per_s;  // after each repeat, or once (--processes)
 
   void Add(const Cycle& cycle) {
     for (size_t k = 0; k < kSampleKinds; ++k) samples[k].push_back(cycle.samples[k]);
@@ -168,7 +177,55 @@ Result<Cycle> RunCycle(const BenchFlags& flags, std::span<const int32_t> prompt,
   return cycle;
 }
 
+// The machine's stream bandwidth (bytes/s), measured in a child process so
+// that its 1 GiB buffer never counts in this process's RSS or peak.
+Result<double> MeasureStreamInChild(int threads) {
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    return MakeError(ErrorCode::kIo, "bandwidth: cannot create a pipe: {}", std::strerror(errno));
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return MakeError(ErrorCode::kIo, "bandwidth: cannot fork: {}", std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto measured = MeasureReadBandwidth(
+        {.buffer_bytes = kBandwidthBufferBytes, .threads = threads, .passes = kBandwidthPasses});
+    if (!measured.ok()) fmt::print(stderr, "{}\n", measured.error().message());
+    const double rate = measured.ok() ? measured->best_bytes_per_s : 0;
+    const bool sent = ::write(fds[1], &rate, sizeof(rate)) == sizeof(rate);
+    ::_exit(measured.ok() && sent ? 0 : 1);
+  }
+  ::close(fds[1]);
+  double rate = 0;
+  ssize_t got;
+  do {
+    got = ::read(fds[0], &rate, sizeof(rate));
+  } while (got < 0 && errno == EINTR);
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (got != sizeof(rate) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return MakeError(ErrorCode::kInternal, "bandwidth: the measuring process failed");
+  }
+  return rate;
+}
+
+// Appends one stream measurement unless --no-bandwidth.
+Status MeasureStream(const BenchFlags& flags, Measurements* measured) {
+  if (flags.no_bandwidth) return OkStatus();
+  LS_ASSIGN_OR_RETURN(const double rate, MeasureStreamInChild(ResolvedThreads(flags.threads)));
+  measured->stream_bytes_per_s.push_back(rate);
+  return OkStatus();
+}
+
 // Warmup and measured cycles in this process; `loaded` keeps the last one.
+// The stream bandwidth is measured after each measured cycle, except in a
+// --processes child (the parent measures once, when all are done).
 Result<Measurements> RunRepeats(const BenchFlags& flags, const ProgramSpec& spec, Loaded* loaded) {
   LS_RETURN_IF_ERROR(ReadIntoPageCache(flags.model));
   for (const std::string& path : flags.data) {
@@ -182,6 +239,7 @@ Result<Measurements> RunRepeats(const BenchFlags& flags, const ProgramSpec& spec
   for (int i = 0; i < flags.repeat; ++i) {
     LS_ASSIGN_OR_RETURN(Cycle cycle, RunCycle(flags, prompt, loaded));
     measured.Add(cycle);
+    if (!flags.hold) LS_RETURN_IF_ERROR(MeasureStream(flags, &measured));
   }
   LS_ASSIGN_OR_RETURN(MemoryStats end, ReadMemoryStats());
   measured.peak_rss_mib = end.peak_rss_bytes / kMiB;
@@ -204,8 +262,20 @@ Json OptionalMiB(const std::optional<uint64_t>& bytes) {
   return bytes ? Json(*bytes / kMiB) : Json(nullptr);
 }
 
-Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t weight_bytes,
-                std::optional<double> stream_bytes_per_s) {
+// See the file comment: per repeat when there is a measurement per repeat.
+Json BandwidthFraction(const Measurements& measured, double achieved_gb_s, uint64_t weight_bytes) {
+  const std::vector<double>& streams = measured.stream_bytes_per_s;
+  const std::vector<double>& decode = measured.samples[3];
+  if (streams.empty()) return nullptr;
+  if (streams.size() != decode.size()) return achieved_gb_s / (streams.front() / 1e9);
+  std::vector<double> fractions;
+  for (size_t i = 0; i < decode.size(); ++i) {
+    fractions.push_back(static_cast<double>(weight_bytes) * decode[i] / streams[i]);
+  }
+  return Summarize(fractions).median;
+}
+
+Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t weight_bytes) {
   Json out = {{"model", flags.model},
               {"data", flags.data},
               {"threads", ResolvedThreads(flags.threads)},
@@ -228,10 +298,12 @@ Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t 
   out["weight_bytes_per_token"] = weight_bytes;
   const double achieved = static_cast<double>(weight_bytes) * Summarize(measured.samples[3]).mean *
                           std::max(1, flags.processes) / 1e9;
-  out["stream_gb_s"] = stream_bytes_per_s ? Json(*stream_bytes_per_s / 1e9) : Json(nullptr);
+  std::vector<double> streams_gb_s;
+  for (double rate : measured.stream_bytes_per_s) streams_gb_s.push_back(rate / 1e9);
+  out["stream_samples_gb_s"] = streams_gb_s;
+  out["stream_gb_s"] = streams_gb_s.empty() ? Json(nullptr) : Json(Summarize(streams_gb_s).median);
   out["achieved_gb_s"] = achieved;
-  out["bandwidth_fraction"] =
-      stream_bytes_per_s ? Json(achieved / (*stream_bytes_per_s / 1e9)) : Json(nullptr);
+  out["bandwidth_fraction"] = BandwidthFraction(measured, achieved, weight_bytes);
   return out;
 }
 
@@ -264,9 +336,10 @@ void PrintHuman(const Json& report) {
   if (report["stream_gb_s"].is_null()) {
     fmt::print("\n");
   } else {
-    fmt::print(" of {:.2f} GB/s measured stream bandwidth ({:.1f}%)\n",
-               report["stream_gb_s"].get<double>(),
-               100 * report["bandwidth_fraction"].get<double>());
+    fmt::print(
+        " of {:.2f} GB/s measured stream bandwidth (median); {:.1f}% of the stream measured "
+        "after each repeat (median)\n",
+        report["stream_gb_s"].get<double>(), 100 * report["bandwidth_fraction"].get<double>());
   }
   if (report["load_average"].is_number()) {
     fmt::print("System load average {:.2f} on {} cores\n", report["load_average"].get<double>(),
@@ -280,18 +353,6 @@ void PrintHuman(const Json& report) {
   }
   fmt::print("Sum of PSS {:.1f} MiB = {:.3f} x one process's RSS\n",
              report["pss_sum_mib"].get<double>(), report["pss_sum_over_rss"].get<double>());
-}
-
-std::optional<double> StreamBandwidth(const BenchFlags& flags, Status* status) {
-  if (flags.no_bandwidth) return std::nullopt;
-  auto measured = MeasureReadBandwidth({.buffer_bytes = kBandwidthBufferBytes,
-                                        .threads = ResolvedThreads(flags.threads),
-                                        .passes = kBandwidthPasses});
-  if (!measured.ok()) {
-    *status = measured.error();
-    return std::nullopt;
-  }
-  return measured->best_bytes_per_s;
 }
 
 // --processes: child processes running `bench --hold`, each reporting its
@@ -460,10 +521,8 @@ Result<Json> RunProcesses(const BenchFlags& flags, uint64_t weight_bytes) {
     high(&merged.peak_rss_mib, "peak_rss_mib");
   }
   LS_RETURN_IF_ERROR(children.Release());
-  Status bandwidth_status = OkStatus();
-  const std::optional<double> stream = StreamBandwidth(flags, &bandwidth_status);
-  LS_RETURN_IF_ERROR(bandwidth_status);
-  Json out = ReportJson(flags, merged, weight_bytes, stream);
+  LS_RETURN_IF_ERROR(MeasureStream(flags, &merged));
+  Json out = ReportJson(flags, merged, weight_bytes);
   out["processes"] = processes;
   out["pss_sum_mib"] = pss_sum;
   out["pss_sum_over_rss"] = pss_sum / smallest_rss;
@@ -497,16 +556,12 @@ Status Bench(const BenchFlags& flags) {
     Loaded loaded;
     LS_ASSIGN_OR_RETURN(Measurements measured, RunRepeats(flags, spec, &loaded));
     if (flags.hold) {
-      fmt::print("{}\n", ReportJson(flags, measured, weight_bytes, std::nullopt).dump());
+      fmt::print("{}\n", ReportJson(flags, measured, weight_bytes).dump());
       std::fflush(stdout);
       WaitForStdinEnd();
       return OkStatus();
     }
-    loaded = {};  // the bandwidth buffer should not add to a model's memory
-    Status bandwidth_status = OkStatus();
-    const std::optional<double> stream = StreamBandwidth(flags, &bandwidth_status);
-    LS_RETURN_IF_ERROR(bandwidth_status);
-    report = ReportJson(flags, measured, weight_bytes, stream);
+    report = ReportJson(flags, measured, weight_bytes);
   }
   if (flags.json) {
     fmt::print("{}\n", report.dump(2));

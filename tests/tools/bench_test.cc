@@ -174,7 +174,22 @@ TEST_F(BenchTest, JsonHasEveryFieldWithSaneValues) {
   EXPECT_NEAR(achieved, bytes * report["decode_tok_s"]["mean"].get<double>() / 1e9,
               1e-9 * achieved);
   EXPECT_GT(stream, 0.1);
-  EXPECT_NEAR(report["bandwidth_fraction"].get<double>(), achieved / stream, 1e-9);
+  // One stream measurement after each repeat; the fraction is the median of
+  // each repeat's decode bytes/s over the measurement after it.
+  const Json& streams = report["stream_samples_gb_s"];
+  const Json& decode = report["samples"]["decode_tok_s"];
+  ASSERT_EQ(streams.size(), 3u);
+  std::vector<double> fractions, sorted_streams;
+  for (size_t i = 0; i < 3; ++i) {
+    fractions.push_back(bytes * decode[i].get<double>() / 1e9 / streams[i].get<double>());
+    sorted_streams.push_back(streams[i].get<double>());
+  }
+  std::sort(fractions.begin(), fractions.end());
+  std::sort(sorted_streams.begin(), sorted_streams.end());
+  EXPECT_NEAR(stream, sorted_streams[1], 1e-9 * stream);
+  EXPECT_NEAR(report["bandwidth_fraction"].get<double>(), fractions[1], 1e-9);
+  // The 1 GiB measuring buffer lives in a child process, never in this one.
+  EXPECT_LT(peak, 1024);
 }
 
 TEST_F(BenchTest, WeightBytesPerTokenMatchTheShape) {
