@@ -22,8 +22,8 @@
 
 namespace lorashare {
 
-// 2: kQ4Group weights in 16-row tiles (version 1 files hold whole rows).
-inline constexpr uint32_t kProgramVersion = 2;
+// 3: kQ8Row and kQ4Group in 16-row tiles (2: kQ4Group only; 1: neither).
+inline constexpr uint32_t kProgramVersion = 3;
 
 // Instruction set; semantics are documented in format/program.fbs.
 enum class OpCode : uint8_t {

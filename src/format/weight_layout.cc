@@ -22,8 +22,8 @@ Result<PackedGeometry> PackedGeometryFor(WeightLayout layout, int64_t rows, int6
   g.rows = rows;
   g.cols = cols;
   g.padded_cols = (cols + kQuantBlock - 1) / kQuantBlock * kQuantBlock;
-  g.padded_rows = rows;
-  const uint64_t urows = static_cast<uint64_t>(rows);
+  g.padded_rows = (rows + kTileRows - 1) / kTileRows * kTileRows;
+  const auto urows = static_cast<uint64_t>(g.padded_rows);
   switch (layout) {
     case WeightLayout::kQ8Row:
       g.group_size = g.padded_cols;
@@ -38,13 +38,11 @@ Result<PackedGeometry> PackedGeometryFor(WeightLayout layout, int64_t rows, int6
                          "int4 group size {} is not supported (32, 64 or 128)", group_size);
       }
       g.group_size = group_size;
-      g.padded_rows = (rows + kQ4TileRows - 1) / kQ4TileRows * kQ4TileRows;
       g.row_bytes = static_cast<uint64_t>(g.padded_cols / 2);
-      g.scales_offset = AlignSection(static_cast<uint64_t>(g.padded_rows) * g.row_bytes);
+      g.scales_offset = AlignSection(urows * g.row_bytes);
       g.sums_offset = 0;
-      g.total_bytes = AlignSection(g.scales_offset + static_cast<uint64_t>(g.padded_rows) *
-                                                         static_cast<uint64_t>(g.groups_per_row()) *
-                                                         sizeof(uint16_t));
+      g.total_bytes = AlignSection(
+          g.scales_offset + urows * static_cast<uint64_t>(g.groups_per_row()) * sizeof(uint16_t));
       return g;
     case WeightLayout::kPlain:
       break;

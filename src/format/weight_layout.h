@@ -4,28 +4,32 @@
 // the runtime maps them and computes on them in place (loading is mapping;
 // processes share the pages). One packed blob per matrix [rows, cols]:
 //
+//   Both layouts store rows in tiles of kTileRows (16), the last tile padded
+//   with zero weights and scale 0, each tile a run of 64-byte chunks whose
+//   32-bit lanes are the tile's 16 rows: one vector load holds a few columns
+//   of 16 rows (4 or 8 rows per 16- or 32-byte vector on narrower SIMD), so
+//   one broadcast of four activations feeds 16 rows' dot products at once
+//   (VNNI dpbusd), sums are scaled once per vector of rows, and a tile is one
+//   contiguous stream.
+//
 //   kQ8Row   int8 per output row ("per-channel"), symmetric:
 //              w[r][c] = q8[r][c] * scale[r]
-//            [rows][padded_cols] int8 q8 | [rows] f32 scale | [rows] i32 row_sum
+//            A tile is [padded_cols / 4] chunks: in chunk k, byte 4 * i + j
+//            (i < 16, j < 4) holds q8 of column 4k + j of the tile's row i.
+//            Then [padded_rows] f32 scale | [padded_rows] i32 row_sum.
 //            row_sum[r] = sum of q8[r][*] (lets x86 kernels multiply unsigned
 //            activations by signed weights: dot(x + 128, q) - 128 * row_sum).
 //
 //   kQ4Group int4 per group of `group_size` columns along a row, symmetric:
 //              w[r][c] = (u4[r][c] - 8) * scale[r][c / group_size]
-//            Rows come in tiles of kQ4TileRows (16); the last tile is padded
-//            with u4 = 8 and scale 0. A tile is [padded_cols / 8] chunks of 64
-//            bytes: in chunk k, byte 4 * i + j (i < 16, j < 4) holds column
-//            8k + j of the tile's row i in its low nibble and column 8k + 4 + j
-//            in its high nibble. Then f16 scales [tile][group][16 rows].
-//            So each 32-bit lane of a vector load is one row, and one 4-byte
-//            broadcast of activations feeds 16 rows' dot products at once
-//            (VNNI dpbusd; 4 or 8 rows per 16- or 32-byte vector elsewhere);
-//            a group's integer sums are converted and scaled once per 16 rows
-//            and a tile is one contiguous stream.
+//            A tile is [padded_cols / 8] chunks: in chunk k, byte 4 * i + j
+//            (i < 16, j < 4) holds column 8k + j of the tile's row i in its
+//            low nibble and column 8k + 4 + j in its high nibble. Then f16
+//            scales [tile][group][16 rows].
 //
 // padded_cols = cols rounded up to kQuantBlock; padding holds zeros (q = 0,
-// u4 = 8) with scale 0 for whole padded groups. Each section starts on a
-// 64-byte boundary inside the blob.
+// u4 = 8) with scale 0 for whole padded groups and padded rows. Each section
+// starts on a 64-byte boundary inside the blob.
 #pragma once
 
 #include <cstdint>
@@ -45,8 +49,8 @@ enum class WeightLayout : uint8_t {
 
 // Columns per packing block; quantized rows are padded to a multiple of it.
 constexpr int64_t kQuantBlock = 128;
-// Rows per kQ4Group tile; its rows are padded to a multiple of it.
-constexpr int64_t kQ4TileRows = 16;
+// Rows per tile of a packed layout; rows are padded to a multiple of it.
+constexpr int64_t kTileRows = 16;
 // Alignment of each section inside a packed blob.
 constexpr uint64_t kPackedSectionAlignment = 64;
 
@@ -55,7 +59,7 @@ struct PackedGeometry {
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t padded_cols = 0;
-  int64_t padded_rows = 0;     // kQ4Group: rows rounded up to kQ4TileRows
+  int64_t padded_rows = 0;     // rows rounded up to kTileRows
   int64_t group_size = 0;      // kQ4Group: columns per scale; kQ8Row: padded_cols
   uint64_t row_bytes = 0;      // bytes of quantized values per row
   uint64_t scales_offset = 0;  // bytes from the blob start
@@ -64,19 +68,23 @@ struct PackedGeometry {
   int64_t groups_per_row() const { return padded_cols / group_size; }
 };
 
-// kQ4Group addressing: the byte holding (row, col)'s nibble, whether it is
-// the high one, and the byte offset of scale[row][group] in the blob.
+// Addressing: the byte holding kQ8Row's (row, col), the byte holding
+// kQ4Group's (row, col) nibble and whether it is the high one, and the byte
+// offset of kQ4Group's scale[row][group] in the blob.
+inline uint64_t Q8Byte(const PackedGeometry& g, int64_t row, int64_t col) {
+  const int64_t chunk = row / kTileRows * (g.padded_cols / 4) + col / 4;
+  return static_cast<uint64_t>(chunk * 64 + row % kTileRows * 4 + col % 4);
+}
 inline uint64_t Q4NibbleByte(const PackedGeometry& g, int64_t row, int64_t col) {
-  const int64_t tile = row / kQ4TileRows, chunk = col / 8;
-  return static_cast<uint64_t>((tile * (g.padded_cols / 8) + chunk) * 64 + row % kQ4TileRows * 4 +
-                               col % 4);
+  const int64_t chunk = row / kTileRows * (g.padded_cols / 8) + col / 8;
+  return static_cast<uint64_t>(chunk * 64 + row % kTileRows * 4 + col % 4);
 }
 inline bool Q4NibbleIsHigh(int64_t col) { return col % 8 >= 4; }
 inline uint64_t Q4ScaleByte(const PackedGeometry& g, int64_t row, int64_t group) {
-  const int64_t tile = row / kQ4TileRows;
+  const int64_t tile = row / kTileRows;
   return g.scales_offset +
-         static_cast<uint64_t>(
-             ((tile * g.groups_per_row() + group) * kQ4TileRows + row % kQ4TileRows) * 2);
+         static_cast<uint64_t>(((tile * g.groups_per_row() + group) * kTileRows + row % kTileRows) *
+                               2);
 }
 
 // The geometry of a packed [rows, cols] matrix, or an error naming what is

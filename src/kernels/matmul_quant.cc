@@ -11,14 +11,14 @@
 //             the initial value of each group's integer sums.
 //   kQ8Row:   VNNI: (xq + 128) x q, minus 128 * row_sum at the end;
 //             otherwise |q| x (xq * sign(q)), which keeps pairs in int16.
-// kQ8Row keeps one integer sum per row (lanes are columns) and scales once.
-// kQ4Group lanes are rows (16-row tiles): four activations broadcast to all
-// lanes meet four columns of every row, and each group's sums are converted
-// to f32 and scaled once per vector of rows.
+// Lanes are rows (16-row tiles, format/weight_layout.h): four activations
+// broadcast to all lanes meet four columns of every row. kQ8Row keeps one
+// integer sum per row and scales once; kQ4Group converts each group's sums
+// to f32 and scales them once per vector of rows.
 //
-// Tiles of kRows weight rows x kTokens tokens reuse every unpacked weight
-// vector for all tokens of the tile (GEMM) and keep several independent
-// weight streams in flight (GEMV).
+// GEMM register tiles of row tiles x tokens reuse every loaded (unpacked)
+// weight vector for all tokens of the tile; GEMV reads one row tile at a
+// time, a single contiguous stream per thread.
 #define HWY_WANT_AVX3_DL  // generate AVX-512 VNNI (dpbusd)
 // Register tiles are arrays of vectors, which SVE's sizeless vector types
 // cannot form; NEON serves aarch64.
@@ -128,16 +128,19 @@ float QuantizeToken(const float* HWY_RESTRICT x, int64_t cols, int64_t padded_co
 
 #if HWY_TARGET == HWY_SCALAR
 
-// One lane per vector: plain integer loops over the prepared xq.
-void Q8Rows(const QuantProblem& p, int64_t row_begin, int64_t row_end) {
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    const auto* q = reinterpret_cast<const int8_t*>(p.blob + r * p.g.row_bytes);
+// One lane per vector: plain integer loops over the prepared xq, for the
+// rows of tiles [tile_begin, tile_end).
+void Q8Tiles(const QuantProblem& p, int64_t tile_begin, int64_t tile_end) {
+  const int64_t row_end = std::min(p.g.rows, tile_end * kTileRows);
+  for (int64_t r = tile_begin * kTileRows; r < row_end; ++r) {
     float scale;
     std::memcpy(&scale, p.blob + p.g.scales_offset + r * sizeof(float), sizeof(float));
     for (int64_t t = 0; t < p.args.n; ++t) {
       const auto* xq = reinterpret_cast<const int8_t*>(p.act + t * p.g.padded_cols);
       int32_t sum = 0;
-      for (int64_t c = 0; c < p.g.padded_cols; ++c) sum += q[c] * xq[c];
+      for (int64_t c = 0; c < p.g.padded_cols; ++c) {
+        sum += static_cast<int8_t>(p.blob[Q8Byte(p.g, r, c)]) * xq[c];
+      }
       Store(p, t, r, static_cast<double>(scale) * sum);
     }
   }
@@ -145,8 +148,8 @@ void Q8Rows(const QuantProblem& p, int64_t row_begin, int64_t row_end) {
 
 void Q4Tiles(const QuantProblem& p, int64_t tile_begin, int64_t tile_end) {
   const int64_t group = p.g.group_size;
-  const int64_t row_end = std::min(p.g.rows, tile_end * kQ4TileRows);
-  for (int64_t r = tile_begin * kQ4TileRows; r < row_end; ++r) {
+  const int64_t row_end = std::min(p.g.rows, tile_end * kTileRows);
+  for (int64_t r = tile_begin * kTileRows; r < row_end; ++r) {
     for (int64_t t = 0; t < p.args.n; ++t) {
       const auto* xq = reinterpret_cast<const int8_t*>(p.act + t * p.g.padded_cols);
       float sum = 0;
@@ -232,80 +235,116 @@ HWY_INLINE VI8 ApplySign(VI8 x, VI8 q) {
 #endif
 }
 
-// GEMV streams the weights once, kRows rows at a time; rows are contiguous,
-// so a tile is a few pages read as kRows interleaved streams, which the
-// hardware prefetchers (stopping at page boundaries) ramp up on too late.
-// While the tile reads byte `offset` of its rows, fetch the same bytes of the
-// next tile's rows: one tile of lookahead, at the rate of consumption.
-template <size_t kRows, size_t kTokens>
-HWY_INLINE void PrefetchNextTile(const uint8_t* tile, uint64_t row_bytes, int64_t offset) {
-  if constexpr (kTokens == 1) {
-    for (size_t r = 0; r < kRows; ++r) {
-      for (int64_t line = 0; line < kVecBytes; line += 64) {
-        hwy::Prefetch(tile + (kRows + r) * row_bytes + offset + line);
-      }
-    }
-  }
+// Each 32-bit lane of a vector is one row of a 16-row tile (weight_layout.h);
+// a tile's 64-byte chunk is kVecsPerTile vectors.
+constexpr int64_t kRowsPerVec = static_cast<int64_t>(hn::MaxLanes(DI32()));
+constexpr size_t kVecsPerTile = static_cast<size_t>(kTileRows / kRowsPerVec);
+static_assert(kTileRows % kRowsPerVec == 0, "vectors must tile a row tile");
+
+// Vector v of a register tile that starts at `tile`: its first row, and the
+// offset of its bytes within chunk 0 of that tile (lane_bytes per row).
+HWY_INLINE int64_t FirstRow(int64_t tile, size_t v) {
+  return (tile + static_cast<int64_t>(v / kVecsPerTile)) * kTileRows +
+         static_cast<int64_t>(v % kVecsPerTile) * kRowsPerVec;
 }
-
-// ---------------------------------------------------------------- kQ8Row
-
-template <size_t kRows, size_t kTokens>
-HWY_INLINE void Q8Tile(const QuantProblem& p, int64_t row, int64_t token) {
-  const DU8 du8;
-  const DI8 di8;
-  const DI32 di32;
-  VI32 acc[kRows][kTokens];
-  for (size_t r = 0; r < kRows; ++r) {
-    for (size_t t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(di32);
-  }
-  const uint8_t* w = p.blob + row * p.g.row_bytes;
-  const uint8_t* x = p.act + token * p.g.padded_cols;
-  for (int64_t c = 0; c < p.g.padded_cols; c += kVecBytes) {
-    PrefetchNextTile<kRows, kTokens>(w, p.g.row_bytes, c);
-    VI8 xv[kTokens];
-    for (size_t t = 0; t < kTokens; ++t)
-      xv[t] = hn::LoadU(di8, reinterpret_cast<const int8_t*>(x + t * p.g.padded_cols + c));
-    for (size_t r = 0; r < kRows; ++r) {
-      const VI8 q = hn::LoadU(di8, reinterpret_cast<const int8_t*>(w + r * p.g.row_bytes + c));
-      if constexpr (kQ8Unsigned) {
-        for (size_t t = 0; t < kTokens; ++t)
-          acc[r][t] = DotBytes(acc[r][t], hn::BitCast(du8, xv[t]), q);
-      } else {
-        const VU8 abs_q = hn::BitCast(du8, hn::Abs(q));
-        for (size_t t = 0; t < kTokens; ++t)
-          acc[r][t] = DotBytes(acc[r][t], abs_q, ApplySign(xv[t], q));
-      }
-    }
-  }
-  for (size_t r = 0; r < kRows; ++r) {
-    const int64_t rr = row + static_cast<int64_t>(r);
-    float scale;
-    std::memcpy(&scale, p.blob + p.g.scales_offset + rr * sizeof(float), sizeof(float));
-    int32_t offset = 0;
-    if constexpr (kQ8Unsigned) {
-      std::memcpy(&offset, p.blob + p.g.sums_offset + rr * sizeof(int32_t), sizeof(int32_t));
-      offset *= 128;
-    }
-    for (size_t t = 0; t < kTokens; ++t) {
-      const int32_t sum = hn::GetLane(hn::SumOfLanes(di32, acc[r][t])) - offset;
-      Store(p, token + static_cast<int64_t>(t), rr, static_cast<double>(scale) * sum);
-    }
-  }
+HWY_INLINE uint64_t VecOffset(size_t v, uint64_t tile_bytes, uint64_t lane_bytes) {
+  return v / kVecsPerTile * tile_bytes + v % kVecsPerTile * kRowsPerVec * lane_bytes;
 }
-
-// ---------------------------------------------------------------- kQ4Group
-
-// Each 32-bit lane of a vector is one row of a 16-row tile (weight_layout.h).
-constexpr int64_t kQ4Lanes = static_cast<int64_t>(hn::MaxLanes(DI32()));
-constexpr size_t kVecsPerTile = static_cast<size_t>(kQ4TileRows / kQ4Lanes);
-static_assert(kQ4TileRows % kQ4Lanes == 0, "vectors must tile a row tile");
 
 HWY_INLINE VI8 BroadcastFour(const uint8_t* bytes) {
   int32_t four;
   std::memcpy(&four, bytes, sizeof(four));
   return hn::BitCast(DI8(), hn::Set(DI32(), four));
 }
+
+// GEMV streams the weights once, one tile at a time: a thread's tiles are
+// contiguous, one stream, which the hardware prefetchers (stopping at page
+// boundaries) still ramp up on too late. While a tile reads byte `offset`,
+// fetch the same bytes of the next tile: one tile of lookahead, at the rate
+// of consumption.
+template <size_t kTiles, size_t kTokens>
+HWY_INLINE void PrefetchNextTile(const uint8_t* tile, uint64_t tile_bytes, int64_t offset) {
+  if constexpr (kTokens == 1) {
+    for (size_t a = 0; a < kTiles; ++a) hwy::Prefetch(tile + (kTiles + a) * tile_bytes + offset);
+  }
+}
+
+// ---------------------------------------------------------------- kQ8Row
+
+// kTiles row tiles from `tile` on, x kTokens tokens from `token` on: one dot
+// product per chunk of 4 columns with those activations broadcast; integer
+// sums over the whole row, scaled at the end.
+template <size_t kTiles, size_t kTokens>
+HWY_INLINE void Q8Tile(const QuantProblem& p, int64_t tile, int64_t token) {
+  constexpr size_t kVecs = kTiles * kVecsPerTile;
+  // One token: independent sums for consecutive chunks, so the adds do not
+  // wait on each other (a single chain is latency-bound, well below memory
+  // speed); several tokens are independent already.
+  constexpr int64_t kChains = kTokens == 1 ? 4 : 1;
+  const DU8 du8;
+  const DI8 di8;
+  const DI32 di32;
+  VI32 acc[kChains][kVecs][kTokens];
+  for (auto& chain : acc) {
+    for (size_t v = 0; v < kVecs; ++v) {
+      for (size_t t = 0; t < kTokens; ++t) chain[v][t] = hn::Zero(di32);
+    }
+  }
+  const uint64_t tile_bytes = p.g.row_bytes * kTileRows;
+  const uint8_t* w = p.blob + tile * tile_bytes;
+  static_assert(kQuantBlock / 4 % kChains == 0, "chains must divide the chunks of a row");
+  for (int64_t k0 = 0; k0 < p.g.padded_cols / 4; k0 += kChains) {
+    for (int64_t chain = 0; chain < kChains; ++chain) {
+      const int64_t k = k0 + chain;
+      PrefetchNextTile<kTiles, kTokens>(w, tile_bytes, k * 64);
+      VI8 x[kTokens];
+      for (size_t t = 0; t < kTokens; ++t) {
+        x[t] = BroadcastFour(p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 4);
+      }
+      for (size_t v = 0; v < kVecs; ++v) {
+        const VI8 q = hn::LoadU(
+            di8, reinterpret_cast<const int8_t*>(w + VecOffset(v, tile_bytes, 4) + k * 64));
+        VI32* sums = acc[chain][v];
+        if constexpr (kQ8Unsigned) {
+          for (size_t t = 0; t < kTokens; ++t) {
+            sums[t] = DotBytes(sums[t], hn::BitCast(du8, x[t]), q);
+          }
+        } else {
+          const VU8 abs_q = hn::BitCast(du8, hn::Abs(q));
+          for (size_t t = 0; t < kTokens; ++t) {
+            sums[t] = DotBytes(sums[t], abs_q, ApplySign(x[t], q));
+          }
+        }
+      }
+    }
+  }
+  for (int64_t chain = 1; chain < kChains; ++chain) {
+    for (size_t v = 0; v < kVecs; ++v) {
+      for (size_t t = 0; t < kTokens; ++t) acc[0][v][t] = hn::Add(acc[0][v][t], acc[chain][v][t]);
+    }
+  }
+  // Exact integer sums, then double (as the reference): f32 would round
+  // sums past 2^24.
+  for (size_t v = 0; v < kVecs; ++v) {
+    const int64_t first_row = FirstRow(tile, v);
+    const int64_t rows = std::min<int64_t>(kRowsPerVec, p.g.rows - first_row);
+    float scales[kRowsPerVec];
+    int32_t row_sums[kRowsPerVec];
+    std::memcpy(scales, p.blob + p.g.scales_offset + first_row * sizeof(float), sizeof(scales));
+    std::memcpy(row_sums, p.blob + p.g.sums_offset + first_row * sizeof(int32_t), sizeof(row_sums));
+    for (size_t t = 0; t < kTokens; ++t) {
+      HWY_ALIGN int32_t sums[kRowsPerVec];
+      hn::Store(acc[0][v][t], di32, sums);
+      for (int64_t i = 0; i < rows; ++i) {
+        const int32_t sum = kQ8Unsigned ? sums[i] - 128 * row_sums[i] : sums[i];
+        Store(p, token + static_cast<int64_t>(t), first_row + i,
+              static_cast<double>(scales[i]) * sum);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- kQ4Group
 
 // kTiles row tiles from `tile` on, x kTokens tokens from `token` on. Per
 // group, the integer sums of every (row, token) start at the token's
@@ -321,8 +360,8 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
   const hn::Rebind<hwy::float16_t, DF> dh;
   const int64_t groups = p.g.groups_per_row();
   const int64_t chunks_per_group = p.g.group_size / 8;
-  const uint64_t tile_bytes = p.g.row_bytes * kQ4TileRows;
-  const uint64_t tile_scale_bytes = static_cast<uint64_t>(groups) * kQ4TileRows * 2;
+  const uint64_t tile_bytes = p.g.row_bytes * kTileRows;
+  const uint64_t tile_scale_bytes = static_cast<uint64_t>(groups) * kTileRows * 2;
   const auto low_nibbles = hn::Set(du8, 0x0F);
   VF acc[kVecs][kTokens];
   for (size_t v = 0; v < kVecs; ++v) {
@@ -330,10 +369,6 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
   }
   const uint8_t* w = p.blob + tile * tile_bytes;
   const uint8_t* scales = p.blob + p.g.scales_offset + tile * tile_scale_bytes;
-  // A vector's bytes and scales: tile v / kVecsPerTile, lanes (v % kVecsPerTile) * kQ4Lanes on.
-  auto vec_offset = [](size_t v, uint64_t per_tile, uint64_t lane_bytes) {
-    return v / kVecsPerTile * per_tile + v % kVecsPerTile * kQ4Lanes * lane_bytes;
-  };
   for (int64_t g = 0; g < groups; ++g) {
     VI32 sum[kVecs][kTokens];
     for (size_t t = 0; t < kTokens; ++t) {
@@ -349,7 +384,7 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
         x_high[t] = BroadcastFour(x + 4);
       }
       for (size_t v = 0; v < kVecs; ++v) {
-        const VU8 bytes = hn::LoadU(du8, w + vec_offset(v, tile_bytes, 4) + k * 64);
+        const VU8 bytes = hn::LoadU(du8, w + VecOffset(v, tile_bytes, 4) + k * 64);
         const VU8 low = hn::And(bytes, low_nibbles);
         const VU8 high =
             hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(DU16(), bytes))), low_nibbles);
@@ -360,7 +395,7 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
     }
     for (size_t v = 0; v < kVecs; ++v) {
       const auto* group_scales = reinterpret_cast<const hwy::float16_t*>(
-          scales + vec_offset(v, tile_scale_bytes, 2) + g * kQ4TileRows * 2);
+          scales + VecOffset(v, tile_scale_bytes, 2) + g * kTileRows * 2);
       const VF scale = hn::PromoteTo(df, hn::LoadU(dh, group_scales));
       for (size_t t = 0; t < kTokens; ++t) {
         acc[v][t] = hn::MulAdd(hn::ConvertTo(df, sum[v][t]), scale, acc[v][t]);
@@ -368,11 +403,10 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
     }
   }
   for (size_t v = 0; v < kVecs; ++v) {
-    const int64_t first_row =
-        static_cast<int64_t>(vec_offset(v, kQ4TileRows, 1)) + tile * kQ4TileRows;
-    const int64_t rows = std::min<int64_t>(kQ4Lanes, p.g.rows - first_row);
+    const int64_t first_row = FirstRow(tile, v);
+    const int64_t rows = std::min<int64_t>(kRowsPerVec, p.g.rows - first_row);
     for (size_t t = 0; t < kTokens; ++t) {
-      HWY_ALIGN float lanes[kQ4Lanes];
+      HWY_ALIGN float lanes[kRowsPerVec];
       hn::Store(acc[v][t], df, lanes);
       for (int64_t i = 0; i < rows; ++i) {
         Store(p, token + static_cast<int64_t>(t), first_row + i, lanes[i]);
@@ -383,26 +417,18 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
 
 // ---------------------------------------------------------------- tiling
 
-// Register tiles: AVX-512 has 32 vector registers, the others 16. kQ4Group
-// tiles are counted in row tiles: 2 (32 rows) x 3 tokens on AVX-512, where
-// a row tile is one vector; one row tile of 2 or 4 vectors elsewhere.
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr size_t kQ8Rows = 4, kQ8Tokens = 4;
-#else
-constexpr size_t kQ8Rows = 2, kQ8Tokens = 3;
-#endif
-constexpr size_t kQ8GemvRows = 4;  // independent weight streams for one token
-constexpr size_t kQ4Tiles = kVecsPerTile == 1 ? 2 : 1;
+// Register tiles, in row tiles x tokens: 2 row tiles (32 rows) on AVX-512,
+// where a row tile is one vector (32 registers); one row tile of 2 or 4
+// vectors elsewhere (16 registers on AVX2 and SSE).
+constexpr size_t kGemmTiles = kVecsPerTile == 1 ? 2 : 1;
 constexpr size_t kQ4Tokens = kVecsPerTile == 1 ? 3 : 4 / kVecsPerTile;
-// One token: a thread's row tiles are one contiguous stream, read one tile
-// at a time (two at once, i.e. two streams, measured slower).
-constexpr size_t kQ4GemvTiles = 1;
+constexpr size_t kQ8Tokens = kVecsPerTile == 1 ? 4 : 4 / kVecsPerTile;
 
 struct Q8Kernel {
   const QuantProblem& p;
-  template <size_t kRows, size_t kTokens>
-  void Tile(int64_t row, int64_t token) {
-    Q8Tile<kRows, kTokens>(p, row, token);
+  template <size_t kTiles, size_t kTokens>
+  void Tile(int64_t tile, int64_t token) {
+    Q8Tile<kTiles, kTokens>(p, tile, token);
   }
 };
 
@@ -414,59 +440,62 @@ struct Q4Kernel {
   }
 };
 
-// The last `count` (< kTokens) tokens of a row tile.
-template <size_t kRows, size_t kTokens, class Kernel>
-HWY_INLINE void TokenTail(Kernel& k, int64_t row, int64_t token, int64_t count) {
+// The last `count` (< kTokens) tokens of a register tile.
+template <size_t kTiles, size_t kTokens, class Kernel>
+HWY_INLINE void TokenTail(Kernel& k, int64_t tile, int64_t token, int64_t count) {
   if constexpr (kTokens > 0) {
-    if (count == static_cast<int64_t>(kTokens)) return k.template Tile<kRows, kTokens>(row, token);
-    TokenTail<kRows, kTokens - 1>(k, row, token, count);
+    if (count == static_cast<int64_t>(kTokens)) {
+      return k.template Tile<kTiles, kTokens>(tile, token);
+    }
+    TokenTail<kTiles, kTokens - 1>(k, tile, token, count);
   }
 }
 
-// Tokens [begin, end) of one row tile.
-template <size_t kRows, size_t kTokens, class Kernel>
-HWY_INLINE void RowTile(Kernel& k, int64_t row, int64_t begin, int64_t end) {
+// Tokens [begin, end) of one register tile's rows.
+template <size_t kTiles, size_t kTokens, class Kernel>
+HWY_INLINE void RowTile(Kernel& k, int64_t tile, int64_t begin, int64_t end) {
   int64_t t = begin;
   for (; t + static_cast<int64_t>(kTokens) <= end; t += kTokens) {
-    k.template Tile<kRows, kTokens>(row, t);
+    k.template Tile<kTiles, kTokens>(tile, t);
   }
-  TokenTail<kRows, kTokens - 1>(k, row, t, end - t);
+  TokenTail<kTiles, kTokens - 1>(k, tile, t, end - t);
 }
 
 // Prepared activations of one token block stay in L2 while every row tile
 // of the thread's rows passes over them.
 constexpr int64_t kActivationBlockBytes = 768 * 1024;
 
-// Rows (kQ8Row) or row tiles (kQ4Group) [begin, end) for all tokens: kRows
-// at a time, then one at a time, per block of tokens.
-template <size_t kRows, size_t kTokens, class Kernel>
-void RunRows(Kernel& k, int64_t n, int64_t begin, int64_t end) {
+// Row tiles [begin, end) for all tokens: kTiles at a time, then one at a
+// time, per block of tokens. One token (GEMV) reads one tile at a time: a
+// thread's tiles are then one contiguous stream (two streams at once
+// measured slower).
+template <size_t kTokens, class Kernel>
+void RunTiles(Kernel& k, int64_t n, int64_t begin, int64_t end) {
+  if (n == 1) {
+    for (int64_t tile = begin; tile < end; ++tile) k.template Tile<1, 1>(tile, 0);
+    return;
+  }
   const int64_t token_bytes = k.p.g.padded_cols + k.p.corr_stride * 4;
   const int64_t block =
       std::max<int64_t>(1, kActivationBlockBytes / token_bytes / kTokens) * kTokens;
   for (int64_t tb = 0; tb < n; tb += block) {
     const int64_t te = std::min(n, tb + block);
-    int64_t r = begin;
-    for (; r + static_cast<int64_t>(kRows) <= end; r += kRows)
-      RowTile<kRows, kTokens>(k, r, tb, te);
-    for (; r < end; ++r) RowTile<1, kTokens>(k, r, tb, te);
+    int64_t tile = begin;
+    for (; tile + static_cast<int64_t>(kGemmTiles) <= end; tile += kGemmTiles) {
+      RowTile<kGemmTiles, kTokens>(k, tile, tb, te);
+    }
+    for (; tile < end; ++tile) RowTile<1, kTokens>(k, tile, tb, te);
   }
 }
 
-template <size_t kGemvRows, size_t kRows, size_t kTokens, class Kernel>
-void RunGemvOrGemm(Kernel& k, int64_t n, int64_t begin, int64_t end) {
-  if (n == 1) return RunRows<kGemvRows, 1>(k, n, begin, end);
-  RunRows<kRows, kTokens>(k, n, begin, end);
-}
-
-void Q8Rows(const QuantProblem& p, int64_t begin, int64_t end) {
+void Q8Tiles(const QuantProblem& p, int64_t begin, int64_t end) {
   Q8Kernel k{p};
-  RunGemvOrGemm<kQ8GemvRows, kQ8Rows, kQ8Tokens>(k, p.args.n, begin, end);
+  RunTiles<kQ8Tokens>(k, p.args.n, begin, end);
 }
 
 void Q4Tiles(const QuantProblem& p, int64_t begin, int64_t end) {
   Q4Kernel k{p};
-  RunGemvOrGemm<kQ4GemvTiles, kQ4Tiles, kQ4Tokens>(k, p.args.n, begin, end);
+  RunTiles<kQ4Tokens>(k, p.args.n, begin, end);
 }
 
 // VNNI's kQ8Row activations: xq + 128 as u8 (flipping the sign bit).
@@ -505,15 +534,10 @@ void MatMulQuantizedTarget(const MatrixView& w, const MatMulArgs& a, ThreadPool*
     }
   });
   const QuantProblem p{g, static_cast<const uint8_t*>(w.data), a, act, corr, corr_stride, sx};
-  // Chunks of 16 rows (one kQ4Group tile) keep each thread's output cache
-  // lines to itself.
-  if (q4) {
-    ParallelFor(pool, g.padded_rows / kQ4TileRows,
-                [&](int64_t begin, int64_t end) { Q4Tiles(p, begin, end); });
-  } else {
-    ParallelFor(
-        pool, w.rows, [&](int64_t begin, int64_t end) { Q8Rows(p, begin, end); }, 16);
-  }
+  // Whole tiles of 16 rows keep each thread's output cache lines to itself.
+  ParallelFor(pool, g.padded_rows / kTileRows, [&](int64_t begin, int64_t end) {
+    q4 ? Q4Tiles(p, begin, end) : Q8Tiles(p, begin, end);
+  });
 }
 
 }  // namespace HWY_NAMESPACE

@@ -27,6 +27,10 @@ float Q4Scale(const PackedGeometry& g, const uint8_t* blob, int64_t row, int64_t
   return F16ToF32(bits);
 }
 
+int Q8At(const PackedGeometry& g, const uint8_t* blob, int64_t row, int64_t c) {
+  return static_cast<int8_t>(blob[Q8Byte(g, row, c)]);
+}
+
 float Q8Scale(const PackedGeometry& g, const uint8_t* blob, int64_t row) {
   float scale;
   std::memcpy(&scale, blob + g.scales_offset + row * sizeof(float), sizeof(float));
@@ -40,11 +44,11 @@ void PackQ8Row(const float* w, const PackedGeometry& g, uint8_t* blob) {
     for (int64_t c = 0; c < g.cols; ++c) amax = std::max(amax, std::fabs(src[c]));
     const float scale = amax / 127.0f;
     const float inv = scale != 0 ? 1.0f / scale : 0.0f;
-    auto* q = reinterpret_cast<int8_t*>(blob + r * g.row_bytes);
     int32_t sum = 0;
     for (int64_t c = 0; c < g.cols; ++c) {
-      q[c] = static_cast<int8_t>(std::clamp(std::nearbyint(src[c] * inv), -127.0f, 127.0f));
-      sum += q[c];
+      const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(src[c] * inv), -127.0f, 127.0f));
+      blob[Q8Byte(g, r, c)] = static_cast<uint8_t>(q);
+      sum += q;
     }
     std::memcpy(blob + g.scales_offset + r * sizeof(float), &scale, sizeof(scale));
     std::memcpy(blob + g.sums_offset + r * sizeof(int32_t), &sum, sizeof(sum));
@@ -115,8 +119,7 @@ void DequantizeRow(const MatrixView& w, int64_t row, float* out) {
   const PackedGeometry g = GeometryOf(w);
   if (w.layout == WeightLayout::kQ8Row) {
     const float scale = Q8Scale(g, Blob(w), row);
-    const auto* q = reinterpret_cast<const int8_t*>(Blob(w) + row * g.row_bytes);
-    for (int64_t c = 0; c < w.cols; ++c) out[c] = q[c] * scale;
+    for (int64_t c = 0; c < w.cols; ++c) out[c] = Q8At(g, Blob(w), row, c) * scale;
     return;
   }
   for (int64_t c = 0; c < w.cols; ++c) {
@@ -144,9 +147,8 @@ void MatMulQuantizedReference(const MatrixView& w, const MatMulArgs& a) {
     for (int64_t r = 0; r < w.rows; ++r) {
       double sum = 0;
       if (w.layout == WeightLayout::kQ8Row) {
-        const auto* q = reinterpret_cast<const int8_t*>(Blob(w) + r * g.row_bytes);
         int64_t isum = 0;
-        for (int64_t c = 0; c < g.padded_cols; ++c) isum += q[c] * xq[c];
+        for (int64_t c = 0; c < g.padded_cols; ++c) isum += Q8At(g, Blob(w), r, c) * xq[c];
         sum = static_cast<double>(Q8Scale(g, Blob(w), r)) * static_cast<double>(isum);
       } else {
         for (int64_t group = 0; group < g.groups_per_row(); ++group) {

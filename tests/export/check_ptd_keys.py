@@ -45,10 +45,10 @@ def align64(n):
 def packed_bytes(layout, group, rows, cols):
     """Blob size of a packed [rows, cols] matrix, from weight_layout.h's description."""
     padded = (cols + 127) // 128 * 128
-    if layout == "Q8_ROW":
-        return align64(rows * padded) + align64(rows * 4) + align64(rows * 4)
-    assert layout == "Q4_GROUP" and group in (32, 64, 128), f"layout {layout} group {group}"
     tiled_rows = (rows + 15) // 16 * 16  # 16-row tiles, the last one padded
+    if layout == "Q8_ROW":
+        return align64(tiled_rows * padded) + align64(tiled_rows * 4) + align64(tiled_rows * 4)
+    assert layout == "Q4_GROUP" and group in (32, 64, 128), f"layout {layout} group {group}"
     return align64(tiled_rows * padded // 2) + align64(tiled_rows * (padded // group) * 2)
 
 

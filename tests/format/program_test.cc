@@ -357,7 +357,7 @@ TEST(Program, RejectsEveryKindOfBadMetadata) {
   ASSERT_TRUE(ProgramFile::Parse(Mutate(dir, bytes, [](json&) {}), "bad.pte").ok());
   const uint64_t kMax = std::numeric_limits<uint64_t>::max();
   std::vector<BadCase> cases = {
-      {"version", [](json& d) { d["version"] = 1; }, ErrorCode::kUnsupported, "version 1"},
+      {"version", [](json& d) { d["version"] = 2; }, ErrorCode::kUnsupported, "version 2"},
       {"no model", [](json& d) { d.erase("model"); }, ErrorCode::kCorrupt, "model"},
       {"model", [](json& d) { d["model"]["n_kv_heads"] = 3; }, ErrorCode::kCorrupt,
        "num_key_value_heads"},

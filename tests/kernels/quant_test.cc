@@ -62,10 +62,12 @@ std::string Describe(const PackedGeometry& g) {
 // Decodes the stored bytes straight from the layout definition (independent
 // of quantize.cc's accessors).
 int StoredQ(const Packed& p, int64_t r, int64_t c) {
+  // Tiles of 16 rows, each padded_cols / 4 (int8) or / 8 (int4) chunks of 64
+  // bytes whose 4-byte lanes are the rows.
   if (p.g.layout == WeightLayout::kQ8Row) {
-    return static_cast<int8_t>(p.blob[r * p.g.row_bytes + c]);
+    const int64_t chunk = (r / 16) * (p.g.padded_cols / 4) + c / 4;
+    return static_cast<int8_t>(p.blob[chunk * 64 + r % 16 * 4 + c % 4]);
   }
-  // Tiles of 16 rows, each padded_cols / 8 chunks of 64 bytes.
   const int64_t chunk = (r / 16) * (p.g.padded_cols / 8) + c / 8;
   const uint8_t byte = p.blob[chunk * 64 + r % 16 * 4 + c % 4];
   return (c % 8 < 4 ? byte & 0xF : byte >> 4) - 8;
@@ -123,7 +125,7 @@ TEST(PackMatrixTest, RoundTripWithinHalfAStepAndPaddingIsZero) {
           ASSERT_EQ(stored_sum, q_sum) << what << " row " << r;
         }
       }
-      // kQ4Group pads its last tile of 16 rows with q = 0 and scale 0.
+      // The last tile of 16 rows is padded with q = 0 and scale 0.
       for (int64_t r = rows; r < p.g.padded_rows; ++r) {
         for (int64_t c = 0; c < p.g.padded_cols; ++c) {
           ASSERT_EQ(StoredQ(p, r, c), 0) << what << " padding row " << r << " col " << c;
