@@ -8,9 +8,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul.cc"
+#include "hwy/aligned_allocator.h"
 #include "hwy/cache_control.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
@@ -31,6 +37,21 @@ constexpr int64_t kGemmRows = 4;
 #else
 constexpr int64_t kGemmRows = 2;
 #endif
+
+// Stores one output: y = scale * sum, or y += scale * sum when accumulating.
+HWY_INLINE void Output(const MatMulArgs& a, int64_t token, int64_t row, float sum) {
+  float& out = a.y[token * a.y_stride + row];
+  out = a.accumulate ? out + a.scale * sum : a.scale * sum;
+}
+
+// Columns [begin, end) of one row's dot product: the tail after the vectors.
+template <typename TW, typename TX>
+HWY_INLINE float TailDot(const TW* HWY_RESTRICT w, const TX* HWY_RESTRICT x, int64_t begin,
+                         int64_t end) {
+  float sum = 0;
+  for (int64_t j = begin; j < end; ++j) sum += ScalarF32(w[j]) * ScalarF32(x[j]);
+  return sum;
+}
 
 // kRows weight rows times kTokens tokens: every weight vector loaded once
 // feeds kTokens accumulators.
@@ -62,13 +83,165 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
   }
   for (size_t r = 0; r < kRows; ++r) {
     for (size_t t = 0; t < kTokens; ++t) {
-      float sum = SumLanes(df, acc[r][t]);
-      for (int64_t j = i; j < in; ++j) sum += ScalarF32(wr[r * in + j]) * x[t * a.x_stride + j];
-      float& out = a.y[(token + t) * a.y_stride + row + r];
-      out = a.accumulate ? out + a.scale * sum : a.scale * sum;
+      const float sum = SumLanes(df, acc[r][t]) + TailDot(wr + r * in, x + t * a.x_stride, i, in);
+      Output(a, token + t, row + r, sum);
     }
   }
 }
+
+#if HWY_TARGET != HWY_SCALAR
+// bf16 GEMV without conversion shuffles. A u32 lane of the weights holds two
+// adjacent columns (little-endian: the even one in the low half) and a bf16
+// is the upper half of its f32, so the even column is the lane shifted left
+// by 16 and the odd one the lane with its low half cleared; x is split into
+// even and odd columns once per call to match. The products are those of
+// LoadF32's PromoteTo (f32 accumulation, in another order) for half the
+// instructions per weight: measured on a 2-core Zen 5, PromoteTo's unpacking
+// held the 1B-shaped decode stack ~15% below the even/odd loop, which comes
+// within ~10% of a plain read of the same bytes.
+
+// This thread's vector-aligned scratch of at least `size` elements: grown as
+// needed, never shrunk, reused by every call.
+template <typename T>
+T* ThreadScratch(int64_t size) {
+  thread_local hwy::AlignedFreeUniquePtr<T[]> scratch;
+  thread_local int64_t capacity = 0;
+  if (size > capacity) {
+    scratch = hwy::AllocateAligned<T>(size);
+    capacity = size;
+  }
+  return scratch.get();
+}
+
+// x[0, blocks * 2 * lanes) as per-block [even columns][odd columns], in this
+// thread's scratch, vector-aligned: a load that splits a cache line costs
+// two, which at this rate shows in the stream bandwidth.
+const float* DeinterleaveX(const float* x, int64_t blocks) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t size = blocks * 2 * lanes;
+  float* xd = ThreadScratch<float>(size);
+  for (int64_t b = 0; b < size; b += 2 * lanes) {
+    const VF lo = hn::LoadU(df, x + b), hi = hn::LoadU(df, x + b + lanes);
+    hn::Store(hn::ConcatEven(df, hi, lo), df, xd + b);
+    hn::Store(hn::ConcatOdd(df, hi, lo), df, xd + b + lanes);
+  }
+  return xd;
+}
+
+// kRows rows of y = W x for bf16 W; xd from DeinterleaveX. Not inlined, and
+// one accumulator per row (even and odd products chained): inlined, or with
+// two accumulators per row, GCC 12 reloaded row pointers or stored the
+// accumulators to the stack in every iteration of the inner loop.
+template <size_t kRows>
+HWY_NOINLINE void GemvBF16Tile(const hwy::bfloat16_t* HWY_RESTRICT w, int64_t in,
+                               const float* HWY_RESTRICT xd, const MatMulArgs& a, int64_t row) {
+  const DF df;
+  const hn::RebindToUnsigned<DF> du;
+  const hn::Repartition<hwy::bfloat16_t, DF> dbf;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const auto high_half = hn::Set(du, 0xFFFF0000u);
+  const hwy::bfloat16_t* rows[kRows];
+  VF acc[kRows];
+  for (size_t r = 0; r < kRows; ++r) {
+    rows[r] = w + (row + static_cast<int64_t>(r)) * in;
+    acc[r] = hn::Zero(df);
+  }
+  // The next tile's rows at the rate this one is consumed: see Tile.
+  const int64_t next_tile = static_cast<int64_t>(kRows) * in;
+  int64_t i = 0;
+  for (; i + 2 * lanes <= in; i += 2 * lanes) {
+    const VF x_even = hn::Load(df, xd + i), x_odd = hn::Load(df, xd + i + lanes);
+    for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(rows[r] + next_tile + i);
+    for (size_t r = 0; r < kRows; ++r) {
+      const auto pairs = hn::BitCast(du, hn::LoadU(dbf, rows[r] + i));
+      acc[r] = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(pairs)), x_even, acc[r]);
+      acc[r] = hn::MulAdd(hn::BitCast(df, hn::And(pairs, high_half)), x_odd, acc[r]);
+    }
+  }
+  for (size_t r = 0; r < kRows; ++r) {
+    const float sum = SumLanes(df, acc[r]) + TailDot(rows[r], a.x, i, in);
+    Output(a, 0, row + r, sum);
+  }
+}
+
+#if HWY_TARGET == HWY_AVX3_DL
+// With AVX-512 BF16 (Zen 4 and later, Cooper Lake, Sapphire Rapids), one
+// vdpbf16ps multiplies 32 bf16 weights by 32 bf16 activations and adds the
+// pairs into 16 f32 lanes: one instruction where the even/odd loop needs
+// four. x is rounded to bf16 (to nearest even) once per call, as llama.cpp
+// does for bf16 weights; the products of bf16 values are exact in f32
+// (denormals flushed), so each output is the f32-accumulated dot product on
+// the rounded x, at most 2^-8 * sum|w x| from the one on x itself (see
+// MatMulRoundsXToBF16; the tests check both).
+bool HasAvx512Bf16() {
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)) != 0;
+  }();
+  return has;
+}
+
+using DBF = hn::Repartition<hwy::bfloat16_t, DF>;
+
+// acc[i] += w[2i] x[2i] + w[2i + 1] x[2i + 1]. In assembly: Highway 1.0.3's
+// AVX3_DL target does not enable avx512bf16 for the intrinsic.
+HWY_INLINE VF DotBF16(VF acc, hn::Vec<DBF> w, hn::Vec<DBF> x) {
+  __asm__("vdpbf16ps %[x], %[w], %[acc]" : [acc] "+v"(acc.raw) : [w] "v"(w.raw), [x] "v"(x.raw));
+  return acc;
+}
+
+// x[0, size) rounded to bf16 in this thread's scratch.
+const hwy::bfloat16_t* RoundXToBF16(const float* x, int64_t size) {
+  auto* xb = ThreadScratch<uint16_t>(size);
+  for (int64_t i = 0; i < size; ++i) xb[i] = F32ToBF16(x[i]);
+  return reinterpret_cast<const hwy::bfloat16_t*>(xb);
+}
+
+// As GemvBF16Tile, with DotBF16 and xb from RoundXToBF16.
+template <size_t kRows>
+HWY_NOINLINE void GemvBF16DotTile(const hwy::bfloat16_t* HWY_RESTRICT w, int64_t in,
+                                  const hwy::bfloat16_t* HWY_RESTRICT xb, const MatMulArgs& a,
+                                  int64_t row) {
+  const DF df;
+  const DBF dbf;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(dbf));
+  const hwy::bfloat16_t* rows[kRows];
+  VF acc[kRows];
+  for (size_t r = 0; r < kRows; ++r) {
+    rows[r] = w + (row + static_cast<int64_t>(r)) * in;
+    acc[r] = hn::Zero(df);
+  }
+  const int64_t next_tile = static_cast<int64_t>(kRows) * in;
+  int64_t i = 0;
+  for (; i + lanes <= in; i += lanes) {
+    const auto xv = hn::Load(dbf, xb + i);
+    for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(rows[r] + next_tile + i);
+    for (size_t r = 0; r < kRows; ++r) acc[r] = DotBF16(acc[r], hn::LoadU(dbf, rows[r] + i), xv);
+  }
+  for (size_t r = 0; r < kRows; ++r) {
+    Output(a, 0, row + r, SumLanes(df, acc[r]) + TailDot(rows[r], xb, i, in));
+  }
+}
+#endif  // HWY_TARGET == HWY_AVX3_DL
+
+void GemvBF16(const hwy::bfloat16_t* w, int64_t in, const MatMulArgs& a, int64_t row_begin,
+              int64_t row_end) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if (HasAvx512Bf16()) {
+    const hwy::bfloat16_t* xb = RoundXToBF16(a.x, in);
+    int64_t r = row_begin;
+    for (; r + 4 <= row_end; r += 4) GemvBF16DotTile<4>(w, in, xb, a, r);
+    for (; r < row_end; ++r) GemvBF16DotTile<1>(w, in, xb, a, r);
+    return;
+  }
+#endif
+  const float* xd = DeinterleaveX(a.x, in / (2 * static_cast<int64_t>(hn::Lanes(DF()))));
+  int64_t r = row_begin;
+  for (; r + 4 <= row_end; r += 4) GemvBF16Tile<4>(w, in, xd, a, r);
+  for (; r < row_end; ++r) GemvBF16Tile<1>(w, in, xd, a, r);
+}
+#endif  // HWY_TARGET != HWY_SCALAR
 
 template <size_t kRows, typename T>
 HWY_INLINE void RowTile(const T* w, int64_t in, const MatMulArgs& a, int64_t row, int64_t begin,
@@ -93,6 +266,11 @@ HWY_INLINE void RowTile(const T* w, int64_t in, const MatMulArgs& a, int64_t row
 template <typename T>
 void MatMulRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   if (a.n == 1) {  // GEMV: four rows at a time for independent accumulators
+#if HWY_TARGET != HWY_SCALAR
+    if constexpr (std::is_same_v<T, hwy::bfloat16_t>) {
+      return GemvBF16(w, in, a, row_begin, row_end);
+    }
+#endif
     int64_t r = row_begin;
     for (; r + 4 <= row_end; r += 4) Tile<4, 1>(w, in, a, r, 0);
     for (; r < row_end; ++r) Tile<1, 1>(w, in, a, r, 0);
@@ -121,6 +299,14 @@ void MatMulTarget(const MatrixView& w, const MatMulArgs& a, int64_t row_begin, i
 
 const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
 
+bool RoundsXToBF16() {
+#if HWY_TARGET == HWY_AVX3_DL
+  return HasAvx512Bf16();
+#else
+  return false;
+#endif
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace lorashare
 HWY_AFTER_NAMESPACE();
@@ -135,8 +321,11 @@ namespace lorashare {
 
 HWY_EXPORT(MatMulTarget);
 HWY_EXPORT(TargetName);
+HWY_EXPORT(RoundsXToBF16);
 
 const char* KernelTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+
+bool MatMulRoundsXToBF16() { return HWY_DYNAMIC_DISPATCH(RoundsXToBF16)(); }
 
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
   if (args.n <= 0 || w.rows <= 0) return;

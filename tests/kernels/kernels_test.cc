@@ -63,8 +63,24 @@ std::vector<float> AbsDotSums(const StoredMatrix& w, const std::vector<float>& x
 }
 
 using KernelTest = PerTargetTest;
+using MatMulTest = PerTargetTest;
 
-TEST_P(KernelTest, MatMulAllDTypesRaggedShapes) {
+// f32 accumulation: error <= ~in * 2^-24 * sum|w x|; 1e-6 per term is generous.
+float MatMulTolerance(int64_t in, float abs_dot_sum) {
+  return 1e-6f * (in + 4) * abs_dot_sum + 1e-6f;
+}
+
+// The x that MatMul multiplies: rounded to bf16 where bf16 GEMV does so
+// (MatMulRoundsXToBF16), else x itself. The reference on it must agree within
+// f32 accumulation error.
+std::vector<float> KernelX(const std::vector<float>& x, DType dtype, int64_t n) {
+  if (dtype != DType::kBF16 || n != 1 || !MatMulRoundsXToBF16()) return x;
+  std::vector<float> rounded(x.size());
+  for (size_t i = 0; i < x.size(); ++i) rounded[i] = BF16ToF32(F32ToBF16(x[i]));
+  return rounded;
+}
+
+TEST_P(MatMulTest, AllDTypesRaggedShapes) {
   ThreadPool pool(3);
   for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
     for (int64_t in : {1, 7, 17, 64, 133}) {
@@ -72,7 +88,8 @@ TEST_P(KernelTest, MatMulAllDTypesRaggedShapes) {
         for (int64_t n : {1, 2, 3, 6, 37}) {
           const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in * 1000 + out));
           const auto x = RandomFloats(n * in, static_cast<uint32_t>(n));
-          const auto bound = AbsDotSums(w, x, n);
+          const auto x_used = KernelX(x, dtype, n);
+          const auto bound = AbsDotSums(w, x_used, n);
           for (bool accumulate : {false, true}) {
             std::vector<float> got = RandomFloats(n * out, 99), want = got;
             MatMulArgs args{.x = x.data(),
@@ -83,11 +100,11 @@ TEST_P(KernelTest, MatMulAllDTypesRaggedShapes) {
                             .scale = 0.75f,
                             .accumulate = accumulate};
             MatMul(w.view(), args, n % 2 ? &pool : nullptr);
+            args.x = x_used.data();
             args.y = want.data();
             MatMulReference(w.view(), args);
-            // f32 accumulation: error <= ~in * 2^-24 * sum|w x|; 1e-6 per term is generous.
             for (size_t i = 0; i < got.size(); ++i) {
-              ASSERT_NEAR(got[i], want[i], 1e-6f * (in + 4) * bound[i] + 1e-6f)
+              ASSERT_NEAR(got[i], want[i], MatMulTolerance(in, bound[i]))
                   << DTypeName(dtype) << " in=" << in << " out=" << out << " n=" << n;
             }
           }
@@ -96,6 +113,60 @@ TEST_P(KernelTest, MatMulAllDTypesRaggedShapes) {
     }
   }
 }
+
+// Decode-sized GEMV: many 4-row tiles plus a remainder split across threads,
+// columns with a tail after the last vector block, and x not vector-aligned.
+// Where bf16 x is rounded, also within the documented 2^-8 * sum|w x| of the
+// result on x itself.
+TEST_P(MatMulTest, GemvLongRowsUnalignedX) {
+  ThreadPool pool(2);
+  for (DType dtype : {DType::kBF16, DType::kF16}) {
+    for (int64_t in : {1000, 2048}) {
+      const int64_t out = 67;
+      const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in));
+      const auto x_buffer = RandomFloats(in + 1, 7, -2, 2);
+      const std::vector<float> x(x_buffer.begin() + 1, x_buffer.end());
+      const auto x_used = KernelX(x, dtype, 1);
+      const auto bound = AbsDotSums(w, x_used, 1), bound_x = AbsDotSums(w, x, 1);
+      for (bool accumulate : {false, true}) {
+        std::vector<float> got = RandomFloats(out, 8), want = got;
+        MatMulArgs args{.x = x_buffer.data() + 1,
+                        .n = 1,
+                        .x_stride = in,
+                        .y = got.data(),
+                        .y_stride = out,
+                        .scale = 1.5f,
+                        .accumulate = accumulate};
+        const std::vector<float> y0 = got;
+        MatMul(w.view(), args, &pool);
+        args.x = x_used.data();
+        args.y = want.data();
+        MatMulReference(w.view(), args);
+        std::vector<float> want_x = y0;
+        args.x = x.data();
+        args.y = want_x.data();
+        MatMulReference(w.view(), args);
+        for (int64_t o = 0; o < out; ++o) {
+          ASSERT_NEAR(got[o], want[o], 1.5f * MatMulTolerance(in, bound[o]))
+              << DTypeName(dtype) << " in=" << in << " row " << o;
+          const float rounding = x_used == x ? 0.0f : 1.5f * std::ldexp(bound_x[o], -8);
+          ASSERT_NEAR(got[o], want_x[o], rounding + 1.5f * MatMulTolerance(in, bound_x[o]))
+              << DTypeName(dtype) << " in=" << in << " row " << o << " against unrounded x";
+        }
+      }
+    }
+  }
+}
+
+// MatMul is also generated for AVX3_DL (matmul.cc asks Highway for it, this
+// file does not): cover it too where the CPU has it.
+std::vector<int64_t> MatMulTargets() {
+  std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  if (hwy::SupportedTargets() & HWY_AVX3_DL) targets.insert(targets.begin(), HWY_AVX3_DL);
+  return targets;
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, MatMulTest, testing::ValuesIn(MatMulTargets()), TargetTestName);
 
 TEST_P(KernelTest, ConvertAndEmbeddingMatchReference) {
   for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
