@@ -10,10 +10,6 @@
 #include <cstring>
 #include <type_traits>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
-
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul.cc"
 #include "hwy/aligned_allocator.h"
@@ -45,11 +41,11 @@ HWY_INLINE void Output(const MatMulArgs& a, int64_t token, int64_t row, float su
 }
 
 // Columns [begin, end) of one row's dot product: the tail after the vectors.
-template <typename TW, typename TX>
-HWY_INLINE float TailDot(const TW* HWY_RESTRICT w, const TX* HWY_RESTRICT x, int64_t begin,
+template <typename T>
+HWY_INLINE float TailDot(const T* HWY_RESTRICT w, const float* HWY_RESTRICT x, int64_t begin,
                          int64_t end) {
   float sum = 0;
-  for (int64_t j = begin; j < end; ++j) sum += ScalarF32(w[j]) * ScalarF32(x[j]);
+  for (int64_t j = begin; j < end; ++j) sum += ScalarF32(w[j]) * x[j];
   return sum;
 }
 
@@ -96,22 +92,11 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
 // by 16 and the odd one the lane with its low half cleared; x is split into
 // even and odd columns once per call to match. The products are those of
 // LoadF32's PromoteTo (f32 accumulation, in another order) for half the
-// instructions per weight: measured on a 2-core Zen 5, PromoteTo's unpacking
-// held the 1B-shaped decode stack ~15% below the even/odd loop, which comes
-// within ~10% of a plain read of the same bytes.
-
-// This thread's vector-aligned scratch of at least `size` elements: grown as
-// needed, never shrunk, reused by every call.
-template <typename T>
-T* ThreadScratch(int64_t size) {
-  thread_local hwy::AlignedFreeUniquePtr<T[]> scratch;
-  thread_local int64_t capacity = 0;
-  if (size > capacity) {
-    scratch = hwy::AllocateAligned<T>(size);
-    capacity = size;
-  }
-  return scratch.get();
-}
+// instructions per weight. Standalone, at quiet moments of a 2-core Zen 5,
+// the 1B-shaped decode stack streamed at ~53 GB/s with PromoteTo, ~56-62
+// with this loop, ~65 as a plain read. AVX-512 BF16's vdpbf16ps was about
+// as fast again but needs x rounded to bf16, which moved the runtime's
+// bf16 logits beyond the 1e-3 of its float64-reference tests.
 
 // x[0, blocks * 2 * lanes) as per-block [even columns][odd columns], in this
 // thread's scratch, vector-aligned: a load that splits a cache line costs
@@ -119,8 +104,14 @@ T* ThreadScratch(int64_t size) {
 const float* DeinterleaveX(const float* x, int64_t blocks) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  thread_local hwy::AlignedFreeUniquePtr<float[]> scratch;
+  thread_local int64_t capacity = 0;
   const int64_t size = blocks * 2 * lanes;
-  float* xd = ThreadScratch<float>(size);
+  if (size > capacity) {
+    scratch = hwy::AllocateAligned<float>(size);
+    capacity = size;
+  }
+  float* xd = scratch.get();
   for (int64_t b = 0; b < size; b += 2 * lanes) {
     const VF lo = hn::LoadU(df, x + b), hi = hn::LoadU(df, x + b + lanes);
     hn::Store(hn::ConcatEven(df, hi, lo), df, xd + b);
@@ -165,77 +156,8 @@ HWY_NOINLINE void GemvBF16Tile(const hwy::bfloat16_t* HWY_RESTRICT w, int64_t in
   }
 }
 
-#if HWY_TARGET == HWY_AVX3_DL
-// With AVX-512 BF16 (Zen 4 and later, Cooper Lake, Sapphire Rapids), one
-// vdpbf16ps multiplies 32 bf16 weights by 32 bf16 activations and adds the
-// pairs into 16 f32 lanes: one instruction where the even/odd loop needs
-// four. x is rounded to bf16 (to nearest even) once per call, as llama.cpp
-// does for bf16 weights; the products of bf16 values are exact in f32
-// (denormals flushed), so each output is the f32-accumulated dot product on
-// the rounded x, at most 2^-8 * sum|w x| from the one on x itself (see
-// MatMulRoundsXToBF16; the tests check both).
-bool HasAvx512Bf16() {
-  static const bool has = [] {
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    return __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)) != 0;
-  }();
-  return has;
-}
-
-using DBF = hn::Repartition<hwy::bfloat16_t, DF>;
-
-// acc[i] += w[2i] x[2i] + w[2i + 1] x[2i + 1]. In assembly: Highway 1.0.3's
-// AVX3_DL target does not enable avx512bf16 for the intrinsic.
-HWY_INLINE VF DotBF16(VF acc, hn::Vec<DBF> w, hn::Vec<DBF> x) {
-  __asm__("vdpbf16ps %[x], %[w], %[acc]" : [acc] "+v"(acc.raw) : [w] "v"(w.raw), [x] "v"(x.raw));
-  return acc;
-}
-
-// x[0, size) rounded to bf16 in this thread's scratch.
-const hwy::bfloat16_t* RoundXToBF16(const float* x, int64_t size) {
-  auto* xb = ThreadScratch<uint16_t>(size);
-  for (int64_t i = 0; i < size; ++i) xb[i] = F32ToBF16(x[i]);
-  return reinterpret_cast<const hwy::bfloat16_t*>(xb);
-}
-
-// As GemvBF16Tile, with DotBF16 and xb from RoundXToBF16.
-template <size_t kRows>
-HWY_NOINLINE void GemvBF16DotTile(const hwy::bfloat16_t* HWY_RESTRICT w, int64_t in,
-                                  const hwy::bfloat16_t* HWY_RESTRICT xb, const MatMulArgs& a,
-                                  int64_t row) {
-  const DF df;
-  const DBF dbf;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(dbf));
-  const hwy::bfloat16_t* rows[kRows];
-  VF acc[kRows];
-  for (size_t r = 0; r < kRows; ++r) {
-    rows[r] = w + (row + static_cast<int64_t>(r)) * in;
-    acc[r] = hn::Zero(df);
-  }
-  const int64_t next_tile = static_cast<int64_t>(kRows) * in;
-  int64_t i = 0;
-  for (; i + lanes <= in; i += lanes) {
-    const auto xv = hn::Load(dbf, xb + i);
-    for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(rows[r] + next_tile + i);
-    for (size_t r = 0; r < kRows; ++r) acc[r] = DotBF16(acc[r], hn::LoadU(dbf, rows[r] + i), xv);
-  }
-  for (size_t r = 0; r < kRows; ++r) {
-    Output(a, 0, row + r, SumLanes(df, acc[r]) + TailDot(rows[r], xb, i, in));
-  }
-}
-#endif  // HWY_TARGET == HWY_AVX3_DL
-
 void GemvBF16(const hwy::bfloat16_t* w, int64_t in, const MatMulArgs& a, int64_t row_begin,
               int64_t row_end) {
-#if HWY_TARGET == HWY_AVX3_DL
-  if (HasAvx512Bf16()) {
-    const hwy::bfloat16_t* xb = RoundXToBF16(a.x, in);
-    int64_t r = row_begin;
-    for (; r + 4 <= row_end; r += 4) GemvBF16DotTile<4>(w, in, xb, a, r);
-    for (; r < row_end; ++r) GemvBF16DotTile<1>(w, in, xb, a, r);
-    return;
-  }
-#endif
   const float* xd = DeinterleaveX(a.x, in / (2 * static_cast<int64_t>(hn::Lanes(DF()))));
   int64_t r = row_begin;
   for (; r + 4 <= row_end; r += 4) GemvBF16Tile<4>(w, in, xd, a, r);
@@ -299,14 +221,6 @@ void MatMulTarget(const MatrixView& w, const MatMulArgs& a, int64_t row_begin, i
 
 const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
 
-bool RoundsXToBF16() {
-#if HWY_TARGET == HWY_AVX3_DL
-  return HasAvx512Bf16();
-#else
-  return false;
-#endif
-}
-
 }  // namespace HWY_NAMESPACE
 }  // namespace lorashare
 HWY_AFTER_NAMESPACE();
@@ -321,11 +235,8 @@ namespace lorashare {
 
 HWY_EXPORT(MatMulTarget);
 HWY_EXPORT(TargetName);
-HWY_EXPORT(RoundsXToBF16);
 
 const char* KernelTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
-
-bool MatMulRoundsXToBF16() { return HWY_DYNAMIC_DISPATCH(RoundsXToBF16)(); }
 
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
   if (args.n <= 0 || w.rows <= 0) return;

@@ -28,13 +28,6 @@ struct MatMulArgs {
 // Highway version, dynamically dispatched to the best target of this CPU.
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool);
 
-// True when the dispatched bf16 GEMV (n = 1) multiplies bf16 weights by x
-// rounded to bf16 (AVX-512 BF16 dot products, as llama.cpp does for bf16):
-// the products of w and bf16(x) are exact, so it matches MatMulReference on
-// the rounded x within f32 accumulation error, and differs from the result
-// on x itself by at most 2^-8 * sum|w x| per output.
-bool MatMulRoundsXToBF16();
-
 // Plain scalar loops (double accumulation): the test reference. Quantized
 // layouts: MatMulQuantizedReference (kernels/quantize.h).
 void MatMulReference(const MatrixView& w, const MatMulArgs& args);
