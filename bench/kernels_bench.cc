@@ -121,6 +121,60 @@ BENCHMARK(BM_DecodeStack)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// Sums words [begin, end) with eight independent lanes, compiled for
+// AVX-512 and AVX2 as well (as base/memory_bandwidth.cc's stream loop), so
+// the loop runs as fast as memory delivers the lines.
+#if defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+uint64_t
+SumWords(const uint64_t* words, int64_t begin, int64_t end) {
+  uint64_t lanes[8] = {};
+  for (int64_t i = begin; i + 8 <= end; i += 8) {
+    for (int k = 0; k < 8; ++k) lanes[k] += words[i + k];
+  }
+  uint64_t sum = 0;
+  for (uint64_t lane : lanes) sum += lane;
+  return sum;
+}
+
+// One matrix far beyond the caches (24576 x 8192: 100 MB at q4g32), GEMV
+// beside a plain summing read of the same bytes split the same way over the
+// same pool: how close the kernel's stream comes to what the memory delivers,
+// without decode's per-matrix hand-offs. Arg 0: format (-1: the plain read
+// over the q4g32 bytes), arg 1: threads.
+void BM_LargeGemvVsRead(benchmark::State& state) {
+  constexpr int64_t kRows = 24576, kCols = 8192;
+  const bool read_only = state.range(0) < 0;
+  const WeightFormat& f = kFormats[read_only ? 3 : state.range(0)];
+  const std::vector<uint8_t> weights = StoreWeights(f, kRows, kCols);
+  std::vector<float> x(kCols, 0.25f), y(kRows);
+  ThreadPool pool(static_cast<int>(state.range(1)));
+  const MatrixView w{f.dtype, weights.data(), kRows, kCols, f.layout, f.group_size};
+  const auto* words = reinterpret_cast<const uint64_t*>(weights.data());
+  const int64_t word_count = static_cast<int64_t>(weights.size() / sizeof(uint64_t));
+  for (auto _ : state) {
+    if (read_only) {
+      ParallelFor(
+          &pool, word_count,
+          [&](int64_t begin, int64_t end) {
+            benchmark::DoNotOptimize(SumWords(words, begin, end));
+          },
+          8);
+    } else {
+      MatMul(w, {.x = x.data(), .n = 1, .x_stride = kCols, .y = y.data(), .y_stride = kRows},
+             &pool);
+      benchmark::DoNotOptimize(y.data());
+    }
+  }
+  state.SetLabel(fmt::format("{} {}x{}", read_only ? "plain read of q4g32" : f.name, kRows, kCols));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(weights.size()));
+}
+BENCHMARK(BM_LargeGemvVsRead)
+    ->ArgNames({"format", "threads"})
+    ->ArgsProduct({{-1, 2, 3}, {1, 2}})
+    ->UseRealTime();
+
 void BM_Attention(benchmark::State& state) {
   const int64_t len = state.range(0), heads = 32, kv_heads = 8, head_dim = 64;
   std::vector<float> q(heads * head_dim, 0.1f), out(q.size());
