@@ -10,9 +10,10 @@
 #include <cstring>
 #include <type_traits>
 
+#include "kernels/scratch.h"
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul.cc"
-#include "hwy/aligned_allocator.h"
 #include "hwy/cache_control.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
@@ -90,7 +91,7 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
 // adjacent columns (little-endian: the even one in the low half) and a bf16
 // is the upper half of its f32, so the even column is the lane shifted left
 // by 16 and the odd one the lane with its low half cleared; x is split into
-// even and odd columns once per call to match. The products are those of
+// even and odd columns once per call (per thread) to match. The products are those of
 // LoadF32's PromoteTo (f32 accumulation, in another order) for half the
 // instructions per weight. Standalone, at quiet moments of a 2-core Zen 5,
 // the 1B-shaped decode stack streamed at ~53 GB/s with PromoteTo, ~56-62
@@ -104,14 +105,9 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
 const float* DeinterleaveX(const float* x, int64_t blocks) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  thread_local hwy::AlignedFreeUniquePtr<float[]> scratch;
-  thread_local int64_t capacity = 0;
+  thread_local Scratch scratch;
   const int64_t size = blocks * 2 * lanes;
-  if (size > capacity) {
-    scratch = hwy::AllocateAligned<float>(size);
-    capacity = size;
-  }
-  float* xd = scratch.get();
+  float* xd = scratch.Get<float>(static_cast<size_t>(size));
   for (int64_t b = 0; b < size; b += 2 * lanes) {
     const VF lo = hn::LoadU(df, x + b), hi = hn::LoadU(df, x + b + lanes);
     hn::Store(hn::ConcatEven(df, hi, lo), df, xd + b);

@@ -28,9 +28,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "hwy/aligned_allocator.h"
 #include "hwy/cache_control.h"
 #include "kernels/half.h"
+#include "kernels/scratch.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul_quant.cc"
@@ -41,24 +41,6 @@
 #define LORASHARE_KERNELS_MATMUL_QUANT_ONCE
 namespace lorashare {
 namespace {
-
-// A growing per-thread scratch area: allocated once, reused by every call.
-class Scratch {
- public:
-  template <typename T>
-  T* Get(size_t count) {
-    const size_t bytes = count * sizeof(T);
-    if (bytes > capacity_) {
-      memory_ = hwy::AllocateAligned<uint8_t>(bytes);
-      capacity_ = bytes;
-    }
-    return reinterpret_cast<T*>(memory_.get());
-  }
-
- private:
-  hwy::AlignedFreeUniquePtr<uint8_t[]> memory_;
-  size_t capacity_ = 0;
-};
 
 // What every kernel reads: the packed weights and the prepared activations.
 struct QuantProblem {

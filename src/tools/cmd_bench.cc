@@ -179,6 +179,8 @@ Result<Cycle> RunCycle(const BenchFlags& flags, std::span<const int32_t> prompt,
 
 // The machine's stream bandwidth (bytes/s), measured in a child process so
 // that its 1 GiB buffer never counts in this process's RSS or peak.
+// The child (forked from a process whose pool threads it does not inherit)
+// only maps memory, starts its own threads and writes to the pipe.
 Result<double> MeasureStreamInChild(int threads) {
   int fds[2];
   if (::pipe(fds) != 0) {
