@@ -80,6 +80,10 @@ Result<SmapsRollup> ParseSmapsRollup(std::string_view text, std::string_view sou
   LS_ASSIGN_OR_RETURN(rollup.pss_bytes, ParseProcKilobytes(text, "Pss", source));
   LS_ASSIGN_OR_RETURN(rollup.pss_anon_bytes, ParseOptionalKilobytes(text, "Pss_Anon", source));
   LS_ASSIGN_OR_RETURN(rollup.pss_file_bytes, ParseOptionalKilobytes(text, "Pss_File", source));
+  for (std::string_view field : {"AnonHugePages", "ShmemPmdMapped", "FilePmdMapped"}) {
+    LS_ASSIGN_OR_RETURN(std::optional<uint64_t> bytes, ParseOptionalKilobytes(text, field, source));
+    rollup.huge_page_mapped_bytes += bytes.value_or(0);
+  }
   return rollup;
 }
 

@@ -36,6 +36,10 @@ struct SmapsRollup {
   // (mapped .ptd weights) pages; older kernels do not report them.
   std::optional<uint64_t> pss_anon_bytes;
   std::optional<uint64_t> pss_file_bytes;
+  // Resident bytes mapped by 2 MiB page-table entries (AnonHugePages +
+  // ShmemPmdMapped + FilePmdMapped): weights read through these cost one TLB
+  // entry per 2 MiB. Fields a kernel does not write count as zero.
+  uint64_t huge_page_mapped_bytes = 0;
 };
 
 // Parses the text of a smaps_rollup file; `source` names it in errors.

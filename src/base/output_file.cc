@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +17,9 @@
 namespace lorashare {
 namespace {
 
+// Every write is one whole buffer at a multiple of its size in the file: the
+// page cache then holds the file in 2 MiB folios where the filesystem supports
+// large folios, and a reader that maps it gets huge-page mappings at once.
 constexpr size_t kBufferSize = 8 << 20;
 
 Status WriteAll(int fd, const uint8_t* data, size_t size, const std::string& path) {
@@ -63,13 +67,12 @@ Status OutputFile::FlushBuffer() {
 
 Status OutputFile::Write(std::span<const uint8_t> bytes) {
   position_ += bytes.size();
-  if (buffer_.size() + bytes.size() <= kBufferSize) {
-    buffer_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    return OkStatus();
+  while (!bytes.empty()) {
+    const size_t n = std::min(bytes.size(), kBufferSize - buffer_.size());
+    buffer_.append(reinterpret_cast<const char*>(bytes.data()), n);
+    bytes = bytes.subspan(n);
+    if (buffer_.size() == kBufferSize) LS_RETURN_IF_ERROR(FlushBuffer());
   }
-  LS_RETURN_IF_ERROR(FlushBuffer());
-  if (bytes.size() >= kBufferSize) return WriteAll(fd_, bytes.data(), bytes.size(), path_);
-  buffer_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   return OkStatus();
 }
 

@@ -26,6 +26,9 @@
 //   "rss_after_load_mib", "rss_after_prefill_mib", "rss_after_gen_mib":
 //                               VmRSS at those points, the highest over repeats
 //   "peak_rss_mib":             VmHWM after the last repeat
+//   "huge_page_mapped_mib":     of the resident memory after the last repeat, how
+//                               much is mapped by 2 MiB entries (SmapsRollup); the
+//                               weights stream faster so
 //   "weight_bytes_per_token":   weight bytes one decode step reads
 //                               (DecodeWeightBytes, tools/bench_support.h)
 //   "stream_gb_s":              read bandwidth: best of 3 passes over 1 GiB with
@@ -129,6 +132,7 @@ struct Measurements {
   double rss_after_prefill_mib = 0;
   double rss_after_gen_mib = 0;
   double peak_rss_mib = 0;
+  double huge_page_mapped_mib = 0;
   std::vector<double> stream_bytes_per_s;  // after each repeat, or once (--processes)
 
   void Add(const Cycle& cycle) {
@@ -245,6 +249,8 @@ Result<Measurements> RunRepeats(const BenchFlags& flags, const ProgramSpec& spec
   }
   LS_ASSIGN_OR_RETURN(MemoryStats end, ReadMemoryStats());
   measured.peak_rss_mib = end.peak_rss_bytes / kMiB;
+  LS_ASSIGN_OR_RETURN(SmapsRollup rollup, ReadSmapsRollup());
+  measured.huge_page_mapped_mib = rollup.huge_page_mapped_bytes / kMiB;
   return measured;
 }
 
@@ -297,6 +303,7 @@ Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t 
   out["rss_after_prefill_mib"] = measured.rss_after_prefill_mib;
   out["rss_after_gen_mib"] = measured.rss_after_gen_mib;
   out["peak_rss_mib"] = measured.peak_rss_mib;
+  out["huge_page_mapped_mib"] = measured.huge_page_mapped_mib;
   out["weight_bytes_per_token"] = weight_bytes;
   const double achieved = static_cast<double>(weight_bytes) * Summarize(measured.samples[3]).mean *
                           std::max(1, flags.processes) / 1e9;
@@ -329,9 +336,10 @@ void PrintHuman(const Json& report) {
   }
   fmt::print(
       "RSS after load {:.1f} MiB, after prefill {:.1f} MiB, after generation {:.1f} MiB, "
-      "peak {:.1f} MiB\n",
+      "peak {:.1f} MiB; {:.1f} MiB mapped by huge pages\n",
       report["rss_after_load_mib"].get<double>(), report["rss_after_prefill_mib"].get<double>(),
-      report["rss_after_gen_mib"].get<double>(), report["peak_rss_mib"].get<double>());
+      report["rss_after_gen_mib"].get<double>(), report["peak_rss_mib"].get<double>(),
+      report["huge_page_mapped_mib"].get<double>());
   const uint64_t weight_bytes = report["weight_bytes_per_token"].get<uint64_t>();
   fmt::print("Weight bytes per decoded token: {} ({:.1f} MiB); achieved {:.2f} GB/s", weight_bytes,
              weight_bytes / kMiB, report["achieved_gb_s"].get<double>());
@@ -521,6 +529,7 @@ Result<Json> RunProcesses(const BenchFlags& flags, uint64_t weight_bytes) {
     high(&merged.rss_after_prefill_mib, "rss_after_prefill_mib");
     high(&merged.rss_after_gen_mib, "rss_after_gen_mib");
     high(&merged.peak_rss_mib, "peak_rss_mib");
+    high(&merged.huge_page_mapped_mib, "huge_page_mapped_mib");
   }
   LS_RETURN_IF_ERROR(children.Release());
   LS_RETURN_IF_ERROR(MeasureStream(flags, &merged));

@@ -94,6 +94,9 @@ constexpr const char* kSmapsRollup =
     "Private_Dirty:     58000 kB\n"
     "Referenced:      5301400 kB\n"
     "Anonymous:         58000 kB\n"
+    "AnonHugePages:      4096 kB\n"
+    "ShmemPmdMapped:        0 kB\n"
+    "FilePmdMapped:   2598912 kB\n"
     "Swap:                  0 kB\n"
     "SwapPss:               0 kB\n"
     "Locked:                0 kB\n";
@@ -107,6 +110,7 @@ TEST(ParseSmapsRollup, ReadsRssPssAndTheirSplit) {
   EXPECT_EQ(*rollup->pss_anon_bytes, 57900ull * 1024);
   ASSERT_TRUE(rollup->pss_file_bytes.has_value());
   EXPECT_EQ(*rollup->pss_file_bytes, 2651800ull * 1024);
+  EXPECT_EQ(rollup->huge_page_mapped_bytes, (4096ull + 2598912) * 1024);
 }
 
 TEST(ParseSmapsRollup, OlderKernelsLackTheSplit) {
@@ -115,6 +119,7 @@ TEST(ParseSmapsRollup, OlderKernelsLackTheSplit) {
   EXPECT_EQ(rollup->pss_bytes, 4096u);
   EXPECT_FALSE(rollup->pss_anon_bytes.has_value());
   EXPECT_FALSE(rollup->pss_file_bytes.has_value());
+  EXPECT_EQ(rollup->huge_page_mapped_bytes, 0u);
 }
 
 TEST(ParseSmapsRollup, MissingOrMalformedFieldsAreErrors) {
