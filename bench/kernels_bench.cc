@@ -178,7 +178,7 @@ BENCHMARK(BM_LargeGemvVsRead)
 void BM_Attention(benchmark::State& state) {
   const int64_t len = state.range(0), heads = 32, kv_heads = 8, head_dim = 64;
   std::vector<float> q(heads * head_dim, 0.1f), out(q.size());
-  std::vector<float> cache(len * kv_heads * head_dim, 0.2f);
+  std::vector<float> cache(KvCacheCapacity(len) * kv_heads * head_dim, 0.2f);
   for (auto _ : state) {
     Attention({.q = q.data(),
                .k_cache = cache.data(),
@@ -188,7 +188,8 @@ void BM_Attention(benchmark::State& state) {
                .start_position = len - 1,
                .n_heads = heads,
                .n_kv_heads = kv_heads,
-               .head_dim = head_dim},
+               .head_dim = head_dim,
+               .capacity = KvCacheCapacity(len)},
               nullptr);
     benchmark::DoNotOptimize(out.data());
   }

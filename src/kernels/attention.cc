@@ -1,3 +1,6 @@
+// Register tiles are arrays of vectors, which SVE's sizeless vector types
+// cannot form; NEON serves aarch64.
+#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
 #include "kernels/attention.h"
 
 #include <algorithm>
@@ -18,41 +21,132 @@ namespace lorashare {
 namespace HWY_NAMESPACE {
 namespace {
 
-// Dot product of f32 q with a cache row of T.
-template <typename T>
-HWY_INLINE float DotRow(const float* HWY_RESTRICT q, const T* HWY_RESTRICT k, int64_t n) {
+// Scores of positions [j0, j0 + V * lanes) of one kv head's keys (blocked
+// and transposed, see KeyIndex): each vector of scores accumulates over i by
+// broadcasting q[i], with no horizontal sums, in V independent FMA chains.
+// A vector of positions never straddles a block (kKeyBlock is a multiple of
+// any f32 vector's lanes, up to 2048-bit vectors), so vector v reads from its
+// own block's rows.
+template <size_t V, typename T>
+HWY_INLINE void ScoreTile(const float* HWY_RESTRICT q, const T* HWY_RESTRICT keys, int64_t hd,
+                          int64_t j0, float scale, float* HWY_RESTRICT scores) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  VF acc = hn::Zero(df);
-  int64_t i = 0;
-  for (; i + lanes <= n; i += lanes)
-    acc = hn::MulAdd(hn::LoadU(df, q + i), LoadF32(df, k + i), acc);
-  float sum = SumLanes(df, acc);
-  for (; i < n; ++i) sum += q[i] * ScalarF32(k[i]);
-  return sum;
+  const T* rows[V];
+  VF acc[V];
+  for (size_t v = 0; v < V; ++v) {
+    const int64_t j = j0 + static_cast<int64_t>(v) * lanes;
+    rows[v] = keys + (j / kKeyBlock) * hd * kKeyBlock + j % kKeyBlock;
+    acc[v] = hn::Zero(df);
+  }
+  for (int64_t i = 0; i < hd; ++i) {
+    const VF qi = hn::Set(df, q[i]);
+    for (size_t v = 0; v < V; ++v) {
+      acc[v] = hn::MulAdd(qi, LoadF32(df, rows[v] + i * kKeyBlock), acc[v]);
+    }
+  }
+  const VF vscale = hn::Set(df, scale);
+  for (size_t v = 0; v < V; ++v) hn::StoreU(hn::Mul(acc[v], vscale), df, scores + j0 + v * lanes);
 }
 
-// Attention for (token, head) pairs [begin, end), numbered token * n_heads + head.
+// scores[j] = q . key j * scale for j in [0, len); positions up to the next
+// multiple of the lanes get scores too (of zeroed or stale keys, finite).
+template <typename T>
+HWY_INLINE void KeyScores(const float* HWY_RESTRICT q, const T* HWY_RESTRICT keys, int64_t hd,
+                          int64_t len, float scale, float* HWY_RESTRICT scores) {
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(DF()));
+  int64_t j = 0;
+  for (; j + 8 * lanes <= len; j += 8 * lanes) ScoreTile<8>(q, keys, hd, j, scale, scores);
+  if (j + 4 * lanes <= len) {
+    ScoreTile<4>(q, keys, hd, j, scale, scores);
+    j += 4 * lanes;
+  }
+  if (j + 2 * lanes <= len) {
+    ScoreTile<2>(q, keys, hd, j, scale, scores);
+    j += 2 * lanes;
+  }
+  for (; j < len; j += lanes) ScoreTile<1>(q, keys, hd, j, scale, scores);
+}
+
+// out[0, V * lanes) = sum_s weights[s] * rows[s][0, V * lanes), rows of
+// `stride` elements. Two sets of accumulators (even and odd rows) stay in
+// registers, so the loop is loads and FMAs in 2 * V independent chains.
+template <size_t V, typename T>
+HWY_INLINE void WeightedRowBlock(const float* HWY_RESTRICT weights, const T* HWY_RESTRICT rows,
+                                 int64_t len, int64_t stride, float* HWY_RESTRICT out) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  VF even[V], odd[V];
+  for (size_t b = 0; b < V; ++b) even[b] = odd[b] = hn::Zero(df);
+  int64_t s = 0;
+  for (; s + 2 <= len; s += 2) {
+    const VF w0 = hn::Set(df, weights[s]), w1 = hn::Set(df, weights[s + 1]);
+    const T* row0 = rows + s * stride;
+    const T* row1 = row0 + stride;
+    for (size_t b = 0; b < V; ++b) {
+      even[b] = hn::MulAdd(w0, LoadF32(df, row0 + b * lanes), even[b]);
+      odd[b] = hn::MulAdd(w1, LoadF32(df, row1 + b * lanes), odd[b]);
+    }
+  }
+  if (s < len) {
+    const VF w = hn::Set(df, weights[s]);
+    for (size_t b = 0; b < V; ++b) {
+      even[b] = hn::MulAdd(w, LoadF32(df, rows + s * stride + b * lanes), even[b]);
+    }
+  }
+  for (size_t b = 0; b < V; ++b) hn::StoreU(hn::Add(even[b], odd[b]), df, out + b * lanes);
+}
+
+// out = sum_s weights[s] * rows[s] over len contiguous rows of hd elements.
+template <typename T>
+HWY_INLINE void WeightedRowSum(const float* HWY_RESTRICT weights, const T* HWY_RESTRICT rows,
+                               int64_t len, int64_t hd, float* HWY_RESTRICT out) {
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(DF()));
+  int64_t i = 0;
+  for (; i + 4 * lanes <= hd; i += 4 * lanes)
+    WeightedRowBlock<4>(weights, rows + i, len, hd, out + i);
+  for (; i + lanes <= hd; i += lanes) WeightedRowBlock<1>(weights, rows + i, len, hd, out + i);
+  for (; i < hd; ++i) {
+    float acc = 0;
+    for (int64_t s = 0; s < len; ++s) acc += weights[s] * ScalarF32(rows[s * hd + i]);
+    out[i] = acc;
+  }
+}
+
+// The largest of values[0, len).
+HWY_INLINE float MaxOf(const float* HWY_RESTRICT values, int64_t len) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  float best = -INFINITY;
+  int64_t j = 0;
+  if (len >= lanes) {
+    VF vbest = hn::LoadU(df, values);
+    for (j = lanes; j + lanes <= len; j += lanes) vbest = hn::Max(vbest, hn::LoadU(df, values + j));
+    best = hn::GetLane(hn::MaxOfLanes(df, vbest));
+  }
+  for (; j < len; ++j) best = std::max(best, values[j]);
+  return best;
+}
+
+// Attention for (token, head) pairs [begin, end), numbered token * n_heads +
+// head.
 template <typename T>
 void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const int64_t hd = a.head_dim;
-  const int64_t kv_width = a.n_kv_heads * hd;
   const int64_t group = a.n_heads / a.n_kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::vector<float> scores(a.start_position + a.n);
+  std::vector<float> scores(KvCacheCapacity(a.start_position + a.n));
   for (int64_t pair = begin; pair < end; ++pair) {
     const int64_t t = pair / a.n_heads, h = pair % a.n_heads;
     const int64_t len = a.start_position + t + 1;
     const float* q = a.q + pair * hd;
-    const T* k = static_cast<const T*>(a.k_cache) + (h / group) * hd;
-    const T* v = static_cast<const T*>(a.v_cache) + (h / group) * hd;
-    float max_score = -INFINITY;
-    for (int64_t j = 0; j < len; ++j) {
-      scores[j] = DotRow(q, k + j * kv_width, hd) * scale;
-      max_score = std::max(max_score, scores[j]);
-    }
+    const int64_t head_offset = (h / group) * a.capacity * hd;
+    const T* k = static_cast<const T*>(a.k_cache) + head_offset;
+    const T* v = static_cast<const T*>(a.v_cache) + head_offset;
+    KeyScores(q, k, hd, len, scale, scores.data());
+    const float max_score = MaxOf(scores.data(), len);
     const VF vmax = hn::Set(df, max_score);
     VF vsum = hn::Zero(df);
     int64_t j = 0;
@@ -66,18 +160,13 @@ void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
       scores[j] = std::exp(scores[j] - max_score);
       sum += scores[j];
     }
-    float* out = a.out + pair * hd;
-    std::fill(out, out + hd, 0.0f);
-    for (int64_t s = 0; s < len; ++s) {
-      const float weight = scores[s] / sum;
-      const VF p = hn::Set(df, weight);
-      const T* vs = v + s * kv_width;
-      int64_t i = 0;
-      for (; i + lanes <= hd; i += lanes) {
-        hn::StoreU(hn::MulAdd(p, LoadF32(df, vs + i), hn::LoadU(df, out + i)), df, out + i);
-      }
-      for (; i < hd; ++i) out[i] += weight * ScalarF32(vs[i]);
+    const float inverse = 1.0f / sum;
+    const VF vinverse = hn::Set(df, inverse);
+    for (j = 0; j + lanes <= len; j += lanes) {
+      hn::StoreU(hn::Mul(hn::LoadU(df, scores.data() + j), vinverse), df, scores.data() + j);
     }
+    for (; j < len; ++j) scores[j] *= inverse;
+    WeightedRowSum(scores.data(), v, len, hd, a.out + pair * hd);
   }
 }
 
@@ -120,11 +209,52 @@ void Attention(const AttentionArgs& args, ThreadPool* pool) {
   });
 }
 
-void StoreKvRows(const float* src, size_t count, DType dtype, void* dst) {
+namespace {
+
+// Element `index` of a cache of `dtype` set to `value` (f16: rounded to nearest even).
+void StoreElement(float value, DType dtype, void* cache, int64_t index) {
   if (dtype == DType::kF16) {
-    HWY_DYNAMIC_DISPATCH(StoreF16Target)(src, count, static_cast<uint16_t*>(dst));
+    static_cast<uint16_t*>(cache)[index] = F32ToF16(value);
   } else {
-    std::memcpy(dst, src, count * sizeof(float));
+    static_cast<float*>(cache)[index] = value;
+  }
+}
+
+}  // namespace
+
+void StoreKeys(const float* src, const AttentionArgs& args, void* k_cache) {
+  const int64_t hd = args.head_dim;
+  const size_t block_bytes = hd * kKeyBlock * DTypeSize(args.kv_dtype);
+  for (int64_t t = 0; t < args.n; ++t) {
+    const int64_t position = args.start_position + t;
+    for (int64_t h = 0; h < args.n_kv_heads; ++h) {
+      if (position % kKeyBlock == 0) {
+        const int64_t first = KeyIndex(args, h, 0, position);
+        std::memset(static_cast<uint8_t*>(k_cache) + first * DTypeSize(args.kv_dtype), 0,
+                    block_bytes);
+      }
+      const float* row = src + (t * args.n_kv_heads + h) * hd;
+      for (int64_t i = 0; i < hd; ++i) {
+        StoreElement(row[i], args.kv_dtype, k_cache, KeyIndex(args, h, i, position));
+      }
+    }
+  }
+}
+
+void StoreValues(const float* src, const AttentionArgs& args, void* v_cache) {
+  const int64_t hd = args.head_dim;
+  const size_t element = DTypeSize(args.kv_dtype);
+  for (int64_t t = 0; t < args.n; ++t) {
+    for (int64_t h = 0; h < args.n_kv_heads; ++h) {
+      const float* row = src + (t * args.n_kv_heads + h) * hd;
+      uint8_t* to = static_cast<uint8_t*>(v_cache) +
+                    ((h * args.capacity + args.start_position + t) * hd) * element;
+      if (args.kv_dtype == DType::kF16) {
+        HWY_DYNAMIC_DISPATCH(StoreF16Target)(row, hd, reinterpret_cast<uint16_t*>(to));
+      } else {
+        std::memcpy(to, row, hd * sizeof(float));
+      }
+    }
   }
 }
 
@@ -139,19 +269,19 @@ double CacheAt(const AttentionArgs& a, const void* cache, int64_t index) {
 
 void AttentionReference(const AttentionArgs& a) {
   const int64_t hd = a.head_dim;
-  const int64_t kv_width = a.n_kv_heads * hd;
   const int64_t group = a.n_heads / a.n_kv_heads;
   std::vector<double> scores;
   for (int64_t t = 0; t < a.n; ++t) {
     for (int64_t h = 0; h < a.n_heads; ++h) {
       const int64_t len = a.start_position + t + 1;
       const float* q = a.q + (t * a.n_heads + h) * hd;
-      const int64_t head = (h / group) * hd;
+      const int64_t kv_head = h / group;
       scores.assign(len, 0.0);
       double max_score = -INFINITY;
       for (int64_t j = 0; j < len; ++j) {
         for (int64_t i = 0; i < hd; ++i)
-          scores[j] += static_cast<double>(q[i]) * CacheAt(a, a.k_cache, j * kv_width + head + i);
+          scores[j] +=
+              static_cast<double>(q[i]) * CacheAt(a, a.k_cache, KeyIndex(a, kv_head, i, j));
         scores[j] /= std::sqrt(static_cast<double>(hd));
         max_score = std::max(max_score, scores[j]);
       }
@@ -161,7 +291,7 @@ void AttentionReference(const AttentionArgs& a) {
       for (int64_t i = 0; i < hd; ++i) {
         double acc = 0;
         for (int64_t j = 0; j < len; ++j)
-          acc += scores[j] * CacheAt(a, a.v_cache, j * kv_width + head + i);
+          acc += scores[j] * CacheAt(a, a.v_cache, (kv_head * a.capacity + j) * hd + i);
         out[i] = static_cast<float>(acc / sum);
       }
     }

@@ -1,8 +1,12 @@
 // Causal grouped-query attention over a KV cache of f32 or f16.
 //
-// The cache of one layer holds rows [0, start_position + n) of keys and of
-// values, each row n_kv_heads * head_dim elements (the new tokens' rows
-// already written, see StoreKvRows). Query token t (at start_position + t)
+// One layer's value cache is [n_kv_heads, capacity, head_dim]. Its key cache
+// is transposed in blocks of kKeyBlock positions, [n_kv_heads, capacity /
+// kKeyBlock, head_dim, kKeyBlock] (KeyIndex): scores then accumulate a vector
+// of positions per broadcast query element (no horizontal sums), each block
+// is one contiguous run, and memory becomes resident a block at a time as the
+// context grows. Positions [0, start_position + n) are written (the new
+// tokens' by StoreKeys and StoreValues). Query token t (at start_position + t)
 // attends to rows [0, start_position + t]; query head h reads kv head
 // h / (n_heads / n_kv_heads). Softmax subtracts the row maximum, so large
 // scores do not overflow. An f16 cache halves the cache's memory and the
@@ -20,6 +24,14 @@ namespace lorashare {
 // Element types a KV cache may hold.
 inline bool KvCacheTakesDType(DType dtype) { return dtype == DType::kF32 || dtype == DType::kF16; }
 
+// Positions per key block; a cache's capacity is a multiple of it.
+constexpr int64_t kKeyBlock = 64;
+
+// A cache capacity holding at least `positions`.
+inline int64_t KvCacheCapacity(int64_t positions) {
+  return (positions + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
+}
+
 struct AttentionArgs {
   const float* q = nullptr;  // [n, n_heads * head_dim]
   const void* k_cache = nullptr;
@@ -31,13 +43,26 @@ struct AttentionArgs {
   int64_t n_heads = 0;
   int64_t n_kv_heads = 0;
   int64_t head_dim = 0;
+  int64_t capacity = 0;  // positions per kv head in the caches (KvCacheCapacity)
 };
+
+// Where key `element` of `kv_head` at `position` sits in a key cache.
+inline int64_t KeyIndex(const AttentionArgs& a, int64_t kv_head, int64_t element,
+                        int64_t position) {
+  const int64_t block = kv_head * (a.capacity / kKeyBlock) + position / kKeyBlock;
+  return (block * a.head_dim + element) * kKeyBlock + position % kKeyBlock;
+}
 
 // Splits (token, head) pairs across the pool.
 void Attention(const AttentionArgs& args, ThreadPool* pool);
 void AttentionReference(const AttentionArgs& args);
 
-// Writes `count` floats to a cache of `dtype` (f16: rounded to nearest even).
-void StoreKvRows(const float* src, size_t count, DType dtype, void* dst);
+// Write the keys or values of tokens [start_position, start_position + n) of
+// `args` from src ([n, n_kv_heads * head_dim] f32) into that cache, as
+// kv_dtype (f16: rounded to nearest even). StoreKeys zeroes a key block when
+// it writes the block's first position, so attention may read whole vectors
+// of a block past the last written position.
+void StoreKeys(const float* src, const AttentionArgs& args, void* k_cache);
+void StoreValues(const float* src, const AttentionArgs& args, void* v_cache);
 
 }  // namespace lorashare

@@ -109,24 +109,20 @@ void Executor::RunLora(const LoadedModel::Step& step) {
 }
 
 void Executor::RunAttention(const InstructionSpec& ins, int32_t cache) {
-  const int64_t kv_width = plan_.kv_width[cache];
-  const DType kv_type = model_.kv_type();
-  uint8_t* k_cache = buffers_.k_cache[cache].get();
-  uint8_t* v_cache = buffers_.v_cache[cache].get();
-  const size_t row_bytes = kv_width * DTypeSize(kv_type);
-  StoreKvRows(Value(ins.inputs[1]), n_ * kv_width, kv_type, k_cache + position_ * row_bytes);
-  StoreKvRows(Value(ins.inputs[2]), n_ * kv_width, kv_type, v_cache + position_ * row_bytes);
-  Attention({.q = Value(ins.inputs[0]),
-             .k_cache = k_cache,
-             .v_cache = v_cache,
-             .kv_dtype = kv_type,
-             .out = Value(ins.outputs[0]),
-             .n = n_,
-             .start_position = position_,
-             .n_heads = ins.int_args[1],
-             .n_kv_heads = ins.int_args[2],
-             .head_dim = ins.int_args[3]},
-            model_.pool());
+  const AttentionArgs args{.q = Value(ins.inputs[0]),
+                           .k_cache = buffers_.k_cache[cache].get(),
+                           .v_cache = buffers_.v_cache[cache].get(),
+                           .kv_dtype = model_.kv_type(),
+                           .out = Value(ins.outputs[0]),
+                           .n = n_,
+                           .start_position = position_,
+                           .n_heads = ins.int_args[1],
+                           .n_kv_heads = ins.int_args[2],
+                           .head_dim = ins.int_args[3],
+                           .capacity = buffers_.kv_capacity};
+  StoreKeys(Value(ins.inputs[1]), args, buffers_.k_cache[cache].get());
+  StoreValues(Value(ins.inputs[2]), args, buffers_.v_cache[cache].get());
+  Attention(args, model_.pool());
 }
 
 }  // namespace lorashare

@@ -19,8 +19,10 @@ namespace lorashare {
 // computed once per pass and read by every layer).
 struct SessionBuffers {
   std::vector<std::vector<float>> slots;
-  // [capacity, kv_width] each, in the model's kv_type.
+  // One per ATTENTION instruction, in the model's kv_type, laid out as
+  // kernels/attention.h says.
   std::vector<std::unique_ptr<uint8_t[]>> k_cache, v_cache;
+  int64_t kv_capacity = 0;
   std::vector<float> lora_scratch;
   std::vector<std::vector<float>> rope_cos, rope_sin;  // [rows, head_dim / 2]
   int64_t rows = 0;                                    // batch size the slots hold

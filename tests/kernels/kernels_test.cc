@@ -1,5 +1,6 @@
 // Every SIMD kernel against its scalar reference, on every Highway target
 // this CPU supports, with sizes that are not multiples of any vector width.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -203,26 +204,36 @@ TEST_P(KernelTest, RopeMatchesReference) {
 
 TEST_P(KernelTest, AttentionGqaCausalMatchesReference) {
   ThreadPool pool(2);
-  for (int64_t head_dim : {3, 16, 40}) {
-    const int64_t n = 6, start = 9, heads = 6, kv_heads = 2, len = start + n;
+  // Contexts shorter than a vector, and long enough for every score tile.
+  for (const auto& [start, head_dim] :
+       {std::pair<int64_t, int64_t>{2, 3}, {2, 16}, {9, 40}, {171, 64}, {171, 72}, {300, 16}}) {
+    const int64_t n = 6, heads = 6, kv_heads = 2, len = start + n;
     // Large keys make raw exp() overflow: the softmax must subtract the max.
     const auto q = RandomFloats(n * heads * head_dim, 21, -4, 4);
     const auto k = RandomFloats(len * kv_heads * head_dim, 22, -40, 40);
     const auto v = RandomFloats(len * kv_heads * head_dim, 23);
     std::vector<float> got(q.size()), want(q.size());
     AttentionArgs args{.q = q.data(),
-                       .k_cache = k.data(),
-                       .v_cache = v.data(),
                        .out = got.data(),
-                       .n = n,
-                       .start_position = start,
+                       .n = len,
+                       .start_position = 0,
                        .n_heads = heads,
                        .n_kv_heads = kv_heads,
-                       .head_dim = head_dim};
+                       .head_dim = head_dim,
+                       .capacity = KvCacheCapacity(len)};
+    std::vector<float> k_cache(kv_heads * args.capacity * head_dim);
+    std::vector<float> v_cache(k_cache.size());
+    StoreKeys(k.data(), args, k_cache.data());
+    StoreValues(v.data(), args, v_cache.data());
+    args.k_cache = k_cache.data();
+    args.v_cache = v_cache.data();
+    args.n = n;
+    args.start_position = start;
     Attention(args, &pool);
     args.out = want.data();
     AttentionReference(args);
-    ExpectClose(got, want, 1e-4f, 1e-5f, "attention head_dim " + std::to_string(head_dim));
+    ExpectClose(got, want, 1e-4f, 1e-5f,
+                fmt::format("attention start {} head_dim {}", start, head_dim));
     for (float value : got) ASSERT_TRUE(std::isfinite(value));
   }
 }

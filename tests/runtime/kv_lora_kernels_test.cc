@@ -18,16 +18,59 @@ namespace {
 
 using KvLoraKernelTest = PerTargetTest;
 
-TEST_P(KvLoraKernelTest, StoreKvRowsRoundsToF16) {
-  const auto values = RandomFloats(77, 3, -60000.0f, 60000.0f);
-  std::vector<uint16_t> got(values.size());
-  StoreKvRows(values.data(), values.size(), DType::kF16, got.data());
-  for (size_t i = 0; i < values.size(); ++i) {
-    ASSERT_EQ(got[i], F32ToF16(values[i])) << values[i];
+// A key (or value) cache of `capacity` positions per kv head holding `rows`
+// ([count, kv_width] f32) at positions [0, count).
+std::vector<uint8_t> FilledCache(const std::vector<float>& rows, AttentionArgs layout,
+                                 int64_t count, bool keys) {
+  std::vector<uint8_t> cache(layout.n_kv_heads * layout.capacity * layout.head_dim *
+                             DTypeSize(layout.kv_dtype));
+  layout.n = count;
+  layout.start_position = 0;
+  (keys ? StoreKeys : StoreValues)(rows.data(), layout, cache.data());
+  return cache;
+}
+
+// Keys go to [kv_head][position / 64][element][position % 64], values to
+// [kv_head][position][element]. Writing a key block's first position zeroes
+// the block.
+TEST_P(KvLoraKernelTest, StoreKeysAndValuesUseTheCacheLayouts) {
+  const int64_t kv_heads = 3, head_dim = 5, capacity = 2 * kKeyBlock, start = 60, n = 6;
+  const auto values = RandomFloats(n * kv_heads * head_dim, 3, -60000.0f, 60000.0f);
+  AttentionArgs args{.n = n,
+                     .start_position = start,
+                     .n_kv_heads = kv_heads,
+                     .head_dim = head_dim,
+                     .capacity = capacity};
+  const size_t elements = kv_heads * capacity * head_dim;
+  std::vector<float> k32(elements, -1.0f), v32(elements, -1.0f);
+  std::vector<uint16_t> k16(elements, 0xffff), v16(elements, 0xffff);
+  args.kv_dtype = DType::kF32;
+  StoreKeys(values.data(), args, k32.data());
+  StoreValues(values.data(), args, v32.data());
+  args.kv_dtype = DType::kF16;
+  StoreKeys(values.data(), args, k16.data());
+  StoreValues(values.data(), args, v16.data());
+  for (int64_t h = 0; h < kv_heads; ++h) {
+    for (int64_t p = 0; p < capacity; ++p) {
+      for (int64_t i = 0; i < head_dim; ++i) {
+        const size_t key_at = ((h * 2 + p / 64) * head_dim + i) * 64 + p % 64;
+        const size_t value_at = (h * capacity + p) * head_dim + i;
+        if (p < start || p >= start + n) {
+          const bool zeroed = p >= 64;  // the block position 64 opened
+          ASSERT_EQ(k32[key_at], zeroed ? 0.0f : -1.0f) << "position " << p;
+          ASSERT_EQ(k16[key_at], zeroed ? 0 : 0xffff) << "position " << p;
+          ASSERT_EQ(v32[value_at], -1.0f) << "position " << p << " is not the new tokens'";
+          ASSERT_EQ(v16[value_at], 0xffff);
+          continue;
+        }
+        const float want = values[((p - start) * kv_heads + h) * head_dim + i];
+        ASSERT_EQ(k32[key_at], want) << "head " << h << " position " << p << " element " << i;
+        ASSERT_EQ(v32[value_at], want) << "head " << h << " position " << p << " element " << i;
+        ASSERT_EQ(k16[key_at], F32ToF16(want)) << want;
+        ASSERT_EQ(v16[value_at], F32ToF16(want)) << want;
+      }
+    }
   }
-  std::vector<float> copy(values.size());
-  StoreKvRows(values.data(), values.size(), DType::kF32, copy.data());
-  EXPECT_EQ(copy, values);
 }
 
 TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
@@ -37,18 +80,17 @@ TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
   const auto q = RandomFloats(n * heads * head_dim, 1, -2, 2);
   const auto k = RandomFloats(rows * kv_width, 2, -2, 2);
   const auto v = RandomFloats(rows * kv_width, 3);
-  std::vector<uint16_t> k16(k.size()), v16(v.size());
-  StoreKvRows(k.data(), k.size(), DType::kF16, k16.data());
-  StoreKvRows(v.data(), v.size(), DType::kF16, v16.data());
   AttentionArgs args{.q = q.data(),
-                     .k_cache = k16.data(),
-                     .v_cache = v16.data(),
                      .kv_dtype = DType::kF16,
                      .n = n,
                      .start_position = start,
                      .n_heads = heads,
                      .n_kv_heads = kv_heads,
-                     .head_dim = head_dim};
+                     .head_dim = head_dim,
+                     .capacity = KvCacheCapacity(rows)};
+  const auto k16 = FilledCache(k, args, rows, true), v16 = FilledCache(v, args, rows, false);
+  args.k_cache = k16.data();
+  args.v_cache = v16.data();
   std::vector<float> got(n * heads * head_dim), want(got.size()), f32(got.size());
   args.out = got.data();
   Attention(args, &pool);
@@ -56,9 +98,10 @@ TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
   AttentionReference(args);
   ExpectClose(got, want, 1e-4f, 1e-5f, "f16 cache vs reference");
   // The same rows in f32: within f16 rounding (2^-11 relative) of keys and values.
-  args.k_cache = k.data();
-  args.v_cache = v.data();
   args.kv_dtype = DType::kF32;
+  const auto k32 = FilledCache(k, args, rows, true), v32 = FilledCache(v, args, rows, false);
+  args.k_cache = k32.data();
+  args.v_cache = v32.data();
   args.out = f32.data();
   Attention(args, &pool);
   ExpectClose(got, f32, 1e-2f, 1e-2f, "f16 cache vs f32 cache");
