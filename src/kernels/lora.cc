@@ -45,10 +45,7 @@ void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offse
           const int64_t first = std::max(begin, offsets[m]);
           const int64_t last = std::min(end, offsets[m] + a[m].rows);
           if (first >= last) continue;
-          MatrixView part = a[m];
-          part.data = static_cast<const uint8_t*>(a[m].data) +
-                      (first - offsets[m]) * a[m].cols * DTypeSize(a[m].dtype);
-          part.rows = last - first;
+          const MatrixView part = RowSlice(a[m], first - offsets[m], last - first);
           MatMulArgs down = Down(part, args);
           down.y = args.scratch + first;
           MatMul(part, down, nullptr);
@@ -59,6 +56,12 @@ void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offse
 
 void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {
   MatMul(b, Up(b, args), pool);
+}
+
+void LoraUpRows(const MatrixView& b, const LoraArgs& args, int64_t begin, int64_t end) {
+  MatMulArgs up = Up(b, args);
+  up.y += begin;
+  MatMul(RowSlice(b, begin, end - begin), up, nullptr);
 }
 
 void Lora(const MatrixView& a, const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {

@@ -36,6 +36,10 @@ void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offse
                    const LoraArgs& args, ThreadPool* pool);
 // y += scale * scratch B^T (B's rank columns of the scratch).
 void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool);
+// LoraUp for output rows [begin, end) only, on the calling thread: run from
+// the base matmul's MatMulArgs::rows_done, it adds the B product in that
+// matmul's parallel pass.
+void LoraUpRows(const MatrixView& b, const LoraArgs& args, int64_t begin, int64_t end);
 // Both.
 void Lora(const MatrixView& a, const MatrixView& b, const LoraArgs& args, ThreadPool* pool);
 void LoraReference(const MatrixView& a, const MatrixView& b, const LoraArgs& args);

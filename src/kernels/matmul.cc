@@ -243,6 +243,7 @@ void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
       [&](int64_t begin, int64_t end) {
         HWY_DYNAMIC_DISPATCH(MatMulTarget)
         (w, args, begin, end);
+        if (args.rows_done != nullptr) (*args.rows_done)(begin, end);
       },
       16);
 }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "kernels/matrix.h"
 #include "kernels/thread_pool.h"
@@ -23,6 +24,11 @@ struct MatMulArgs {
   int64_t y_stride = 0;
   float scale = 1.0f;
   bool accumulate = false;  // y += scale * x W^T instead of y = scale * x W^T
+  // Called, when not null, with each range of output rows [begin, end) by the
+  // thread that computed them, once they hold x W^T for every token: the
+  // caller adds to those rows in the same parallel pass (a LoRA B product)
+  // instead of a pass of its own.
+  const std::function<void(int64_t, int64_t)>* rows_done = nullptr;
 };
 
 // Highway version, dynamically dispatched to the best target of this CPU.

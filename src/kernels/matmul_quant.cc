@@ -519,6 +519,8 @@ void MatMulQuantizedTarget(const MatrixView& w, const MatMulArgs& a, ThreadPool*
   // Whole tiles of 16 rows keep each thread's output cache lines to itself.
   ParallelFor(pool, g.padded_rows / kTileRows, [&](int64_t begin, int64_t end) {
     q4 ? Q4Tiles(p, begin, end) : Q8Tiles(p, begin, end);
+    const int64_t first = begin * kTileRows, last = std::min(w.rows, end * kTileRows);
+    if (a.rows_done != nullptr && first < last) (*a.rows_done)(first, last);
   });
 }
 

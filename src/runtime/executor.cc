@@ -1,6 +1,7 @@
 #include "runtime/executor.h"
 
 #include <cstring>
+#include <functional>
 
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
@@ -60,15 +61,10 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
                       .weight = static_cast<const float*>(step.weights[0].data),
                       .eps = ins.float_args[0]});
     case OpCode::kLinear:
-      return MatMul(step.weights[0],
-                    {.x = Value(ins.inputs[0]),
-                     .n = rows,
-                     .x_stride = Width(ins.inputs[0]),
-                     .y = y,
-                     .y_stride = width},
-                    model_.pool());
+      return RunLinear(step);
     case OpCode::kLora:
-      return RunLora(step);
+      if (!step.folded) RunLora(step);
+      return;
     case OpCode::kRope:
       return Rope(*model_.ropes()[step.rope], {.x = y,
                                                .n = rows,
@@ -88,23 +84,48 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
   }
 }
 
-// The group's first member computes every member's x A^T in one pass (see
-// LoraGroup); each member adds its own B product from its scratch columns.
-void Executor::RunLora(const LoadedModel::Step& step) {
+void Executor::RunLinear(const LoadedModel::Step& step) {
   const InstructionSpec& ins = *step.instruction;
-  LoraArgs args{.x = Value(ins.inputs[0]),
-                .x_stride = Width(ins.inputs[0]),
-                .y = Value(ins.outputs[0]),
-                .y_stride = Width(ins.outputs[0]),
-                .n = Rows(ins.outputs[0]),
-                .scale = ins.float_args[0],
-                .scratch = buffers_.lora_scratch.data(),
-                .scratch_stride = step.lora_stride};
-  if (step.lora_down) {
-    LoraDownGroup(model_.lora_group_a(step.lora_group), plan_.lora_groups[step.lora_group].offsets,
-                  args, model_.pool());
-  }
-  args.scratch += step.lora_offset;
+  MatMulArgs args{.x = Value(ins.inputs[0]),
+                  .n = Rows(ins.outputs[0]),
+                  .x_stride = Width(ins.inputs[0]),
+                  .y = Value(ins.outputs[0]),
+                  .y_stride = Width(ins.outputs[0])};
+  if (step.folded_lora < 0) return MatMul(step.weights[0], args, model_.pool());
+  const LoadedModel::Step& lora = model_.steps()[step.folded_lora];
+  const LoraArgs lora_args = LoraArgsOf(lora);
+  RunLoraDown(lora, lora_args);
+  const std::function<void(int64_t, int64_t)> add_lora = [&](int64_t begin, int64_t end) {
+    LoraUpRows(lora.weights[1], lora_args, begin, end);
+  };
+  args.rows_done = &add_lora;
+  MatMul(step.weights[0], args, model_.pool());
+}
+
+LoraArgs Executor::LoraArgsOf(const LoadedModel::Step& step) {
+  const InstructionSpec& ins = *step.instruction;
+  return {.x = Value(ins.inputs[0]),
+          .x_stride = Width(ins.inputs[0]),
+          .y = Value(ins.outputs[0]),
+          .y_stride = Width(ins.outputs[0]),
+          .n = Rows(ins.outputs[0]),
+          .scale = ins.float_args[0],
+          .scratch = buffers_.lora_scratch.data() + step.lora_offset,
+          .scratch_stride = step.lora_stride};
+}
+
+// The group's first member computes every member's x A^T (see LoraGroup);
+// each member adds its own B product from its scratch columns.
+void Executor::RunLoraDown(const LoadedModel::Step& step, LoraArgs args) {
+  if (!step.lora_down) return;
+  args.scratch -= step.lora_offset;
+  LoraDownGroup(model_.lora_group_a(step.lora_group), plan_.lora_groups[step.lora_group].offsets,
+                args, model_.pool());
+}
+
+void Executor::RunLora(const LoadedModel::Step& step) {
+  const LoraArgs args = LoraArgsOf(step);
+  RunLoraDown(step, args);
   LoraUp(step.weights[1], args, model_.pool());
 }
 

@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/lora.h"
 #include "runtime/loaded_model.h"
 
 namespace lorashare {
@@ -43,6 +44,9 @@ class Executor {
   int64_t Width(int32_t value) const { return plan_.values[value].width; }
   void ComputeRopeAngles();
   void RunStep(const LoadedModel::Step& step, std::span<const int32_t> tokens);
+  void RunLinear(const LoadedModel::Step& step);
+  LoraArgs LoraArgsOf(const LoadedModel::Step& step);
+  void RunLoraDown(const LoadedModel::Step& step, LoraArgs args);
   void RunLora(const LoadedModel::Step& step);
   void RunAttention(const InstructionSpec& ins, int32_t cache);
 

@@ -34,6 +34,12 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
     bool lora_down = false;   // LORA: first member, computes the group's A products
     int64_t lora_offset = 0;  // LORA: first scratch column of this member
     int64_t lora_stride = 0;  // LORA: scratch columns (the group's rank)
+    // LINEAR followed by the LORA that adapts it: that step's index. The
+    // LINEAR runs the LoRA's A products first (when it is its group's first
+    // member) and adds its B product to each thread's rows in its own pass,
+    // and the LORA step then does nothing (folded).
+    int32_t folded_lora = -1;
+    bool folded = false;  // LORA: run by the LINEAR before it
   };
 
   static Result<std::shared_ptr<LoadedModel>> Create(
@@ -70,6 +76,7 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
   Result<WeightSource> SourceOf(const TensorSpec& tensor, const DataMap& data) const;
   void CountOwnBytes(int32_t index);
   int32_t RopeFor(int64_t head_dim);
+  void FoldLoras();
 
   std::shared_ptr<const ProgramFile> program_;
   std::vector<std::shared_ptr<const PtdFile>> files_;

@@ -136,7 +136,26 @@ Status LoadedModel::Bind(const DataMap& data, const ModelOptions& options) {
     if (instruction.op == OpCode::kRope) step.rope = RopeFor(instruction.int_args[1]);
     steps_.push_back(step);
   }
+  FoldLoras();
   return OkStatus();
+}
+
+// A LORA right after the LINEAR it adapts (same input, accumulating into the
+// LINEAR's output) is folded into it. Its group's A products then run before
+// the LINEAR rather than after: they read only the input, which the LINEAR
+// does not write, and the LoRA scratch, which no step between uses.
+void LoadedModel::FoldLoras() {
+  for (size_t i = 0; i + 1 < steps_.size(); ++i) {
+    const InstructionSpec& linear = *steps_[i].instruction;
+    const InstructionSpec& lora = *steps_[i + 1].instruction;
+    if (linear.op != OpCode::kLinear || lora.op != OpCode::kLora) continue;
+    if (lora.inputs[0] != linear.inputs[0] || lora.inputs[1] != linear.outputs[0] ||
+        lora.outputs[0] != linear.outputs[0] || linear.inputs[0] == linear.outputs[0]) {
+      continue;
+    }
+    steps_[i].folded_lora = static_cast<int32_t>(i + 1);
+    steps_[i + 1].folded = true;
+  }
 }
 
 // Adds the tensor's bytes to adapter_bytes() on its first binding when it
