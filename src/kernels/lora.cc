@@ -1,6 +1,7 @@
 #include "kernels/lora.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "kernels/matmul.h"
 
@@ -37,19 +38,17 @@ void LoraDown(const MatrixView& a, const LoraArgs& args, ThreadPool* pool) {
 
 void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offsets,
                    const LoraArgs& args, ThreadPool* pool) {
-  const int64_t rows = offsets.back() + a.back().rows;
+  std::vector<int64_t> parts(offsets.begin(), offsets.end());
+  parts.push_back(offsets.back() + a.back().rows);
   ParallelFor(
-      pool, rows,
+      pool, parts.back(),
       [&](int64_t begin, int64_t end) {
-        for (size_t m = 0; m < a.size(); ++m) {
-          const int64_t first = std::max(begin, offsets[m]);
-          const int64_t last = std::min(end, offsets[m] + a[m].rows);
-          if (first >= last) continue;
-          const MatrixView part = RowSlice(a[m], first - offsets[m], last - first);
+        ForEachPart(parts, begin, end, [&](size_t m, int64_t first, int64_t last) {
+          const MatrixView part = RowSlice(a[m], first, last - first);
           MatMulArgs down = Down(part, args);
-          down.y = args.scratch + first;
+          down.y = args.scratch + offsets[m] + first;
           MatMul(part, down, nullptr);
-        }
+        });
       },
       16);
 }

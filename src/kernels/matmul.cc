@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/scratch.h"
 
@@ -235,17 +236,26 @@ HWY_EXPORT(TargetName);
 const char* KernelTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
-  if (args.n <= 0 || w.rows <= 0) return;
-  if (w.layout != WeightLayout::kPlain) return MatMulQuantized(w, args, pool);
-  // Chunks of 16 rows keep each thread's output cache lines to itself.
-  ParallelFor(
-      pool, w.rows,
-      [&](int64_t begin, int64_t end) {
-        HWY_DYNAMIC_DISPATCH(MatMulTarget)
-        (w, args, begin, end);
-        if (args.rows_done != nullptr) (*args.rows_done)(begin, end);
-      },
-      16);
+  const MatMulJob job{w, args};
+  MatMulSameInput({&job, 1}, pool);
+}
+
+void MatMulSameInput(std::span<const MatMulJob> jobs, ThreadPool* pool) {
+  if (jobs.empty() || jobs[0].args.n <= 0) return;
+  if (jobs[0].w.layout != WeightLayout::kPlain) return MatMulQuantized(jobs, pool);
+  // Units of 16 rows keep each thread's output cache lines to itself.
+  constexpr int64_t kChunk = 16;
+  std::vector<int64_t> offsets{0};
+  for (const MatMulJob& job : jobs)
+    offsets.push_back(offsets.back() + (job.w.rows + kChunk - 1) / kChunk);
+  ParallelFor(pool, offsets.back(), [&](int64_t begin, int64_t end) {
+    ForEachPart(offsets, begin, end, [&](size_t m, int64_t first, int64_t last) {
+      const MatMulJob& job = jobs[m];
+      const int64_t row_begin = first * kChunk, row_end = std::min(job.w.rows, last * kChunk);
+      HWY_DYNAMIC_DISPATCH(MatMulTarget)(job.w, job.args, row_begin, row_end);
+      if (job.args.rows_done != nullptr) (*job.args.rows_done)(row_begin, row_end);
+    });
+  });
 }
 
 namespace {

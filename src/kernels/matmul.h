@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 
 #include "kernels/matrix.h"
 #include "kernels/thread_pool.h"
@@ -31,8 +32,20 @@ struct MatMulArgs {
   const std::function<void(int64_t, int64_t)>* rows_done = nullptr;
 };
 
+// One matmul of a batch that shares its input.
+struct MatMulJob {
+  MatrixView w;
+  MatMulArgs args;
+};
+
 // Highway version, dynamically dispatched to the best target of this CPU.
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool);
+
+// Matmuls of one input (the same x, n and x_stride: a layer's q, k and v)
+// in one parallel pass over all their rows, so the pool hands off once and
+// small matrices join one stream; packed weights quantize x once. Every w
+// shares layout, dtype, cols and group size.
+void MatMulSameInput(std::span<const MatMulJob> jobs, ThreadPool* pool);
 
 // Plain scalar loops (double accumulation): the test reference. Quantized
 // layouts: MatMulQuantizedReference (kernels/quantize.h).

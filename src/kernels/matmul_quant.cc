@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "hwy/cache_control.h"
 #include "kernels/half.h"
@@ -492,7 +493,10 @@ void ToUnsigned(uint8_t* bytes, int64_t count) {
 
 }  // namespace
 
-void MatMulQuantizedTarget(const MatrixView& w, const MatMulArgs& a, ThreadPool* pool) {
+void MatMulQuantizedTarget(std::span<const MatMulJob> jobs, ThreadPool* pool) {
+  // The jobs share x and their weights' columns: one quantization serves all.
+  const MatrixView& w = jobs[0].w;
+  const MatMulArgs& a = jobs[0].args;
   const PackedGeometry g = PackedGeometryFor(w.layout, w.rows, w.cols, w.group_size).value();
   const bool q4 = w.layout == WeightLayout::kQ4Group;
   const int64_t corr_stride = q4 ? g.groups_per_row() : 0;
@@ -515,12 +519,24 @@ void MatMulQuantizedTarget(const MatrixView& w, const MatMulArgs& a, ThreadPool*
       }
     }
   });
-  const QuantProblem p{g, static_cast<const uint8_t*>(w.data), a, act, corr, corr_stride, sx};
+  std::vector<QuantProblem> problems;
+  std::vector<int64_t> offsets{0};  // first tile of each job
+  for (const MatMulJob& job : jobs) {
+    const PackedGeometry jg =
+        PackedGeometryFor(job.w.layout, job.w.rows, job.w.cols, job.w.group_size).value();
+    problems.push_back(
+        {jg, static_cast<const uint8_t*>(job.w.data), job.args, act, corr, corr_stride, sx});
+    offsets.push_back(offsets.back() + jg.padded_rows / kTileRows);
+  }
   // Whole tiles of 16 rows keep each thread's output cache lines to itself.
-  ParallelFor(pool, g.padded_rows / kTileRows, [&](int64_t begin, int64_t end) {
-    q4 ? Q4Tiles(p, begin, end) : Q8Tiles(p, begin, end);
-    const int64_t first = begin * kTileRows, last = std::min(w.rows, end * kTileRows);
-    if (a.rows_done != nullptr && first < last) (*a.rows_done)(first, last);
+  ParallelFor(pool, offsets.back(), [&](int64_t begin, int64_t end) {
+    ForEachPart(offsets, begin, end, [&](size_t m, int64_t first_tile, int64_t last_tile) {
+      const QuantProblem& p = problems[m];
+      q4 ? Q4Tiles(p, first_tile, last_tile) : Q8Tiles(p, first_tile, last_tile);
+      const int64_t first = first_tile * kTileRows;
+      const int64_t last = std::min(p.g.rows, last_tile * kTileRows);
+      if (p.args.rows_done != nullptr && first < last) (*p.args.rows_done)(first, last);
+    });
   });
 }
 
@@ -533,9 +549,8 @@ namespace lorashare {
 
 HWY_EXPORT(MatMulQuantizedTarget);
 
-void MatMulQuantized(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
-  if (args.n <= 0 || w.rows <= 0) return;
-  HWY_DYNAMIC_DISPATCH(MatMulQuantizedTarget)(w, args, pool);
+void MatMulQuantized(std::span<const MatMulJob> jobs, ThreadPool* pool) {
+  HWY_DYNAMIC_DISPATCH(MatMulQuantizedTarget)(jobs, pool);
 }
 
 }  // namespace lorashare

@@ -9,6 +9,7 @@
 
 namespace lorashare {
 
-void MatMulQuantized(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool);
+// MatMulSameInput for packed weights.
+void MatMulQuantized(std::span<const MatMulJob> jobs, ThreadPool* pool);
 
 }  // namespace lorashare

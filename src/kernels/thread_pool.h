@@ -11,11 +11,13 @@
 // variable; the caller likewise spins before sleeping while it waits.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -53,6 +55,17 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* task_ = nullptr;
   std::vector<std::pair<int64_t, int64_t>> chunks_;
 };
+
+// Work made of consecutive parts, part m being units [offsets[m],
+// offsets[m + 1]): calls fn(m, first, last) with each part's share of
+// [begin, end), in the part's own units.
+template <class Fn>
+void ForEachPart(std::span<const int64_t> offsets, int64_t begin, int64_t end, const Fn& fn) {
+  for (size_t m = 0; m + 1 < offsets.size(); ++m) {
+    const int64_t first = std::max(begin, offsets[m]), last = std::min(end, offsets[m + 1]);
+    if (first < last) fn(m, first - offsets[m], last - offsets[m]);
+  }
+}
 
 // Runs fn over [0, count) on `pool`, or inline when `pool` is null.
 inline void ParallelFor(ThreadPool* pool, int64_t count,

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <functional>
+#include <vector>
 
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
@@ -85,21 +86,36 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
 }
 
 void Executor::RunLinear(const LoadedModel::Step& step) {
-  const InstructionSpec& ins = *step.instruction;
-  MatMulArgs args{.x = Value(ins.inputs[0]),
-                  .n = Rows(ins.outputs[0]),
-                  .x_stride = Width(ins.inputs[0]),
-                  .y = Value(ins.outputs[0]),
-                  .y_stride = Width(ins.outputs[0])};
-  if (step.folded_lora < 0) return MatMul(step.weights[0], args, model_.pool());
-  const LoadedModel::Step& lora = model_.steps()[step.folded_lora];
-  const LoraArgs lora_args = LoraArgsOf(lora);
-  RunLoraDown(lora, lora_args);
-  const std::function<void(int64_t, int64_t)> add_lora = [&](int64_t begin, int64_t end) {
-    LoraUpRows(lora.weights[1], lora_args, begin, end);
-  };
-  args.rows_done = &add_lora;
-  MatMul(step.weights[0], args, model_.pool());
+  if (step.in_group) return;  // run with the group's first member
+  const int32_t self = static_cast<int32_t>(&step - model_.steps().data());
+  const std::vector<int32_t> alone{self};
+  const std::vector<int32_t>& members = step.same_input.empty() ? alone : step.same_input;
+  std::vector<MatMulJob> jobs;
+  std::vector<LoraArgs> loras;
+  std::vector<std::function<void(int64_t, int64_t)>> add_loras;
+  // rows_done points into add_loras: no reallocation once it is taken.
+  loras.reserve(members.size());
+  add_loras.reserve(members.size());
+  for (int32_t index : members) {
+    const LoadedModel::Step& member = model_.steps()[index];
+    const InstructionSpec& ins = *member.instruction;
+    MatMulJob job{member.weights[0],
+                  {.x = Value(ins.inputs[0]),
+                   .n = Rows(ins.outputs[0]),
+                   .x_stride = Width(ins.inputs[0]),
+                   .y = Value(ins.outputs[0]),
+                   .y_stride = Width(ins.outputs[0])}};
+    if (member.folded_lora >= 0) {
+      const LoadedModel::Step& lora = model_.steps()[member.folded_lora];
+      const LoraArgs& args = loras.emplace_back(LoraArgsOf(lora));
+      RunLoraDown(lora, args);
+      job.args.rows_done = &add_loras.emplace_back([&lora, &args](int64_t begin, int64_t end) {
+        LoraUpRows(lora.weights[1], args, begin, end);
+      });
+    }
+    jobs.push_back(job);
+  }
+  MatMulSameInput(jobs, model_.pool());
 }
 
 LoraArgs Executor::LoraArgsOf(const LoadedModel::Step& step) {

@@ -40,6 +40,11 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
     // and the LORA step then does nothing (folded).
     int32_t folded_lora = -1;
     bool folded = false;  // LORA: run by the LINEAR before it
+    // LINEARs of one input with nothing but their folded LORAs between
+    // (q, k and v; gate and up) run as one MatMulSameInput: the first holds
+    // every member's step index, the others are skipped (in_group).
+    std::vector<int32_t> same_input;
+    bool in_group = false;
   };
 
   static Result<std::shared_ptr<LoadedModel>> Create(
@@ -77,6 +82,7 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
   void CountOwnBytes(int32_t index);
   int32_t RopeFor(int64_t head_dim);
   void FoldLoras();
+  void GroupSameInputLinears();
 
   std::shared_ptr<const ProgramFile> program_;
   std::vector<std::shared_ptr<const PtdFile>> files_;

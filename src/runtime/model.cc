@@ -1,5 +1,7 @@
 #include "runtime/model.h"
 
+#include <algorithm>
+
 #include <fmt/ranges.h>
 
 #include <limits>
@@ -137,6 +139,7 @@ Status LoadedModel::Bind(const DataMap& data, const ModelOptions& options) {
     steps_.push_back(step);
   }
   FoldLoras();
+  GroupSameInputLinears();
   return OkStatus();
 }
 
@@ -155,6 +158,43 @@ void LoadedModel::FoldLoras() {
     }
     steps_[i].folded_lora = static_cast<int32_t>(i + 1);
     steps_[i + 1].folded = true;
+  }
+}
+
+// Later members move up to the first one's place: the steps they pass over
+// are members and folded LORAs, which write only the members' outputs, and no
+// member reads another's output or writes the shared input. Outputs must sit
+// in distinct slots, apart from the input's: the planner lets a value reuse a
+// slot that is free in program order, which running together would break.
+void LoadedModel::GroupSameInputLinears() {
+  auto linear = [&](size_t i) -> const InstructionSpec* {
+    const InstructionSpec* ins = steps_[i].instruction;
+    return ins->op == OpCode::kLinear ? ins : nullptr;
+  };
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const InstructionSpec* first = linear(i);
+    if (first == nullptr || steps_[i].in_group) continue;
+    const MatrixView& w = steps_[i].weights[0];
+    auto slot = [&](int32_t value) { return plan_.values[value].slot; };
+    std::vector<int32_t> members{static_cast<int32_t>(i)};
+    std::vector<int32_t> slots{slot(first->inputs[0]), slot(first->outputs[0])};
+    for (size_t j = i + 1; j < steps_.size(); ++j) {
+      if (steps_[j].folded) continue;
+      const InstructionSpec* next = linear(j);
+      if (next == nullptr || next->inputs[0] != first->inputs[0]) break;
+      const MatrixView& v = steps_[j].weights[0];
+      const int32_t out = slot(next->outputs[0]);
+      if (v.layout != w.layout || v.dtype != w.dtype || v.cols != w.cols ||
+          v.group_size != w.group_size ||
+          std::find(slots.begin(), slots.end(), out) != slots.end()) {
+        break;
+      }
+      members.push_back(static_cast<int32_t>(j));
+      slots.push_back(out);
+    }
+    if (members.size() < 2) continue;
+    for (size_t m = 1; m < members.size(); ++m) steps_[members[m]].in_group = true;
+    steps_[i].same_input = std::move(members);
   }
 }
 

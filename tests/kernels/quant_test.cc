@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -211,6 +212,69 @@ TEST_P(QuantKernelTest, MatMulMatchesQuantizedReference) {
     }
   }
 }
+// Jobs of one input in one pass (q, k and v of a layer): each job's rows as
+// its own reference computes them, and rows_done reports every row of every
+// job exactly once. Plain f32 weights take the same path.
+TEST_P(QuantKernelTest, SameInputJobsMatchEachReference) {
+  ThreadPool pool(2);
+  const int64_t cols = 96;
+  const std::vector<int64_t> job_rows = {19, 1, 40};
+  std::vector<LayoutCase> layouts(std::begin(kLayouts), std::end(kLayouts));
+  layouts.push_back({WeightLayout::kPlain, 0});
+  for (const LayoutCase lc : layouts) {
+    for (int64_t n : {1, 5}) {
+      const auto x = RandomFloats(n * cols, static_cast<uint32_t>(n), -3.0f, 3.0f);
+      std::vector<std::vector<float>> weights;
+      std::vector<Packed> packed;
+      std::vector<MatrixView> views;
+      for (int64_t rows : job_rows) {
+        weights.push_back(TestWeights(rows, cols, static_cast<uint32_t>(rows)));
+        if (lc.layout == WeightLayout::kPlain) {
+          views.push_back({DType::kF32, weights.back().data(), rows, cols});
+        } else {
+          packed.push_back(Pack(weights.back(), rows, cols, lc));
+        }
+      }
+      for (const Packed& p : packed) views.push_back(p.view());
+      std::vector<std::vector<float>> got, want;
+      std::vector<std::vector<int>> done;
+      std::vector<std::function<void(int64_t, int64_t)>> mark;
+      mark.reserve(job_rows.size());
+      std::vector<MatMulJob> jobs;
+      for (size_t m = 0; m < job_rows.size(); ++m) {
+        got.emplace_back(n * job_rows[m]);
+        want.emplace_back(n * job_rows[m]);
+        done.emplace_back(job_rows[m]);
+      }
+      for (size_t m = 0; m < job_rows.size(); ++m) {
+        mark.emplace_back([&done, m](int64_t begin, int64_t end) {
+          for (int64_t r = begin; r < end; ++r) ++done[m][r];
+        });
+        jobs.push_back({views[m],
+                        {.x = x.data(),
+                         .n = n,
+                         .x_stride = cols,
+                         .y = got[m].data(),
+                         .y_stride = job_rows[m],
+                         .rows_done = &mark.back()}});
+      }
+      MatMulSameInput(jobs, &pool);
+      for (size_t m = 0; m < jobs.size(); ++m) {
+        MatMulArgs args = jobs[m].args;
+        args.y = want[m].data();
+        MatMulReference(views[m], args);
+        for (size_t i = 0; i < got[m].size(); ++i) {
+          ASSERT_NEAR(got[m][i], want[m][i], 1e-4 * (1 + std::fabs(want[m][i])))
+              << "layout " << static_cast<int>(lc.layout) << " job " << m << " n=" << n
+              << " output " << i;
+        }
+        for (int64_t r = 0; r < job_rows[m]; ++r)
+          ASSERT_EQ(done[m][r], 1) << "job " << m << " row " << r;
+      }
+    }
+  }
+}
+
 // Rows long enough that the GEMM splits the tokens into several blocks.
 TEST_P(QuantKernelTest, LongRowsManyTokens) {
   ThreadPool pool(2);
