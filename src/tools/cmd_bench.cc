@@ -53,6 +53,14 @@
 //   "pss_sum_over_rss":         pss_sum_mib / the smallest rss_mib
 //   and then the stats and samples pool the repeats of all processes (they ran
 //   concurrently) and rss_* / peak_rss_mib are the highest of any process.
+//   with --baseline B, also:
+//   "baseline": {"model", "data", "block_tokens", "block_pairs",
+//                "decode_tok_s": {stats}, "baseline_decode_tok_s": {stats},
+//                "decode_ratio": {stats}}   both programs loaded here after the
+//                               repeats, decoding in alternating blocks of
+//                               block_tokens (tools/paired_decode.h), --repeat
+//                               rounds of --gen tokens each; stats per block,
+//                               decode_ratio = this program / B per block pair
 // }
 // {stats} = {"mean", "median", "stdev", "min", "max"} (stdev: sample, n - 1).
 // MiB = 2^20 bytes; GB = 1e9 bytes.
@@ -82,6 +90,7 @@
 #include "tools/bench_support.h"
 #include "tools/commands.h"
 #include "tools/generation_support.h"
+#include "tools/paired_decode.h"
 #include "tools/report.h"
 
 namespace lorashare::tools {
@@ -108,6 +117,8 @@ struct BenchFlags {
   int processes = 0;  // 0: run here; N: N child processes at once
   bool json = false;
   bool no_bandwidth = false;
+  std::string baseline;  // also decode against this program, alternating blocks
+  std::vector<std::string> baseline_data;
   // Child of --processes: after the last repeat, print the JSON on one line
   // and keep the model and session until stdin closes.
   bool hold = false;
@@ -540,6 +551,39 @@ Result<Json> RunProcesses(const BenchFlags& flags, uint64_t weight_bytes) {
   return out;
 }
 
+// --baseline: the program's decode rate against the baseline's, in this
+// process, in alternating blocks (tools/paired_decode.h), one round per repeat.
+Result<Json> CompareWithBaseline(const BenchFlags& flags, const ProgramSpec& spec) {
+  const std::vector<int32_t> prompt = SyntheticPrompt(spec, flags.prompt_len);
+  PairedDecodeOptions options{
+      .model = flags.model,
+      .baseline = flags.baseline,
+      .model_data = flags.data,
+      .baseline_data = flags.baseline_data.empty() ? flags.data : flags.baseline_data,
+      .options = {.threads = flags.threads, .kv_type = flags.kv_type},
+      .prompt = prompt,
+      .gen = flags.gen,
+      .rounds = flags.repeat};
+  LS_ASSIGN_OR_RETURN(PairedDecodeResult paired, RunPairedDecode(options));
+  return Json{{"model", flags.baseline},
+              {"data", options.baseline_data},
+              {"block_tokens", paired.block_tokens},
+              {"decode_tok_s", StatsJson(paired.model_tok_s)},
+              {"baseline_decode_tok_s", StatsJson(paired.baseline_tok_s)},
+              {"decode_ratio", StatsJson(paired.ratios)},
+              {"block_pairs", paired.ratios.size()}};
+}
+
+void PrintBaseline(const Json& b) {
+  fmt::print(
+      "Against {}: decode {:.2f} vs {:.2f} tok/s (medians) in alternating blocks of {} tokens; "
+      "this / baseline {:.3f} (median of {} block pairs; min {:.3f}, max {:.3f})\n",
+      b["model"].get<std::string>(), b["decode_tok_s"]["median"].get<double>(),
+      b["baseline_decode_tok_s"]["median"].get<double>(), b["block_tokens"].get<int>(),
+      b["decode_ratio"]["median"].get<double>(), b["block_pairs"].get<size_t>(),
+      b["decode_ratio"]["min"].get<double>(), b["decode_ratio"]["max"].get<double>());
+}
+
 // Blocks until stdin reaches its end (the parent closed the pipe).
 void WaitForStdinEnd() {
   char buffer[256];
@@ -574,11 +618,15 @@ Status Bench(const BenchFlags& flags) {
     }
     report = ReportJson(flags, measured, weight_bytes);
   }
+  if (!flags.baseline.empty()) {
+    LS_ASSIGN_OR_RETURN(report["baseline"], CompareWithBaseline(flags, spec));
+  }
   if (flags.json) {
     fmt::print("{}\n", report.dump(2));
-  } else {
-    PrintHuman(report);
+    return OkStatus();
   }
+  PrintHuman(report);
+  if (report.contains("baseline")) PrintBaseline(report["baseline"]);
   return OkStatus();
 }
 
@@ -613,6 +661,15 @@ void RegisterBench(CLI::App& app, int* exit_code) {
                   "run the benchmark in N processes at once and report their PSS (0 = here)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--baseline", flags->baseline,
+                  "also decode this program (e.g. the base of an adapter's program) in the same "
+                  "process, in blocks alternating with the model's, and report the model's decode "
+                  "rate relative to it")
+      ->excludes("--processes");
+  cmd->add_option("--baseline-data", flags->baseline_data,
+                  "data files the baseline needs, comma-separated (default: --data)")
+      ->delimiter(',')
+      ->needs("--baseline");
   cmd->add_flag("--no-bandwidth", flags->no_bandwidth,
                 "skip measuring the machine's stream bandwidth");
   cmd->add_flag("--json", flags->json, "print JSON to stdout");

@@ -289,6 +289,28 @@ TEST_F(BenchTest, HumanTableByDefault) {
   EXPECT_EQ(result.err, "");
 }
 
+TEST_F(BenchTest, BaselineDecodesInAlternatingBlocks) {
+  Json report =
+      ParseJson(Bench("lora.pte", {"--baseline", Path("base.pte"), "--repeat", "2", "--warmup", "0",
+                                   "--gen", "11", "--json", "--no-bandwidth"}));
+  ASSERT_TRUE(report.contains("baseline")) << report.dump();
+  const Json& b = report["baseline"];
+  EXPECT_EQ(b["model"], Path("base.pte"));
+  EXPECT_EQ(b["data"], Json::array({Path("f.ptd")}));
+  EXPECT_EQ(b["block_tokens"], 8);
+  EXPECT_EQ(b["block_pairs"], 4);  // 2 rounds of 11 tokens: blocks of 8 and 3
+  for (const char* key : {"decode_tok_s", "baseline_decode_tok_s", "decode_ratio"}) {
+    EXPECT_GT(b[key]["min"].get<double>(), 0) << key;
+    EXPECT_LE(b[key]["min"].get<double>(), b[key]["median"].get<double>()) << key;
+    EXPECT_LE(b[key]["median"].get<double>(), b[key]["max"].get<double>()) << key;
+  }
+  CommandResult human = Bench("lora.pte", {"--baseline", Path("base.pte"), "--repeat", "1",
+                                           "--warmup", "0", "--no-bandwidth"});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("Against " + Path("base.pte") + ": decode"), std::string::npos)
+      << human.out;
+}
+
 void ExpectError(const CommandResult& result, int exit_code, const std::string& needle) {
   EXPECT_EQ(result.exit_code, exit_code) << result.err;
   EXPECT_NE(result.err.find(needle), std::string::npos)
@@ -305,6 +327,9 @@ TEST_F(BenchTest, BadFlagsAreUsageErrors) {
   ExpectError(Bench("base.pte", {"--kv-type", "q4"}), 2, "--kv-type");
   ExpectError(Bench("base.pte", {"--frobnicate"}), 2, "--frobnicate");
   ExpectError(Lorashare({"bench", "--data", Path("f.ptd")}), 2, "--model");
+  ExpectError(Bench("lora.pte", {"--baseline", Path("base.pte"), "--processes", "2"}), 2,
+              "--baseline");
+  ExpectError(Bench("base.pte", {"--baseline-data", Path("f.ptd")}), 2, "--baseline");
 }
 
 TEST_F(BenchTest, LengthsBeyondTheContextAreRefused) {
@@ -325,6 +350,9 @@ TEST_F(BenchTest, BadFilesAreDataErrors) {
       Lorashare({"bench", "--model", Path("base.pte"), "--data", Path("base.pte")});
   EXPECT_EQ(wrong.exit_code, 1) << wrong.err;
   EXPECT_NE(wrong.err.find("lorashare: error:"), std::string::npos) << wrong.err;
+  ExpectError(Bench("lora.pte", {"--baseline", Path("absent.pte"), "--repeat", "1", "--warmup", "0",
+                                 "--no-bandwidth"}),
+              1, "absent.pte");
   // In child processes the error still reaches the user and the exit code.
   ExpectError(Lorashare({"bench", "--model", Path("base.pte"), "--data", Path("absent.ptd"),
                          "--processes", "2"}),
