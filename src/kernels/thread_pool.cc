@@ -37,11 +37,21 @@ bool SpinUntil(const Done& done) {
   return done();
 }
 
+constexpr uint64_t Pack(int64_t front, int64_t back) {
+  return static_cast<uint64_t>(front) << 32 | static_cast<uint64_t>(back);
+}
+constexpr int64_t FrontOf(uint64_t range) { return static_cast<int64_t>(range >> 32); }
+constexpr int64_t BackOf(uint64_t range) { return static_cast<int64_t>(range & 0xffffffffu); }
+
+int ResolveThreads(int threads) {
+  return threads > 0 ? threads
+                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  chunks_.resize(threads);
+ThreadPool::ThreadPool(int threads) : shares_(ResolveThreads(threads)) {
+  threads = static_cast<int>(shares_.size());
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
 
@@ -63,12 +73,21 @@ void ThreadPool::ParallelFor(int64_t count, const std::function<void(int64_t, in
     fn(0, count);
     return;
   }
+  if (units > 0xffffffff) {  // beyond a share's 32-bit bounds: split the call
+    const int64_t half = units / 2 * grain;
+    ParallelFor(half, fn, grain);
+    ParallelFor(
+        count - half, [&](int64_t b, int64_t e) { fn(half + b, half + e); }, grain);
+    return;
+  }
   std::lock_guard<std::mutex> call_lock(call_mutex_);
   for (int64_t i = 0; i < size(); ++i) {
-    const int64_t begin = std::min(count, units * i / parts * grain);
-    const int64_t end = std::min(count, units * (i + 1) / parts * grain);
-    chunks_[i] = i < parts ? std::make_pair(begin, end) : std::make_pair(count, count);
+    const int64_t begin = i < parts ? units * i / parts : units;
+    const int64_t end = i < parts ? units * (i + 1) / parts : units;
+    shares_[i].range.store(Pack(begin, end), std::memory_order_relaxed);
   }
+  count_ = count;
+  grain_ = grain;
   task_ = &fn;
   pending_.store(static_cast<int>(workers_.size()));
   // Sequentially consistent: a worker that registered as a sleeper before
@@ -78,7 +97,7 @@ void ThreadPool::ParallelFor(int64_t count, const std::function<void(int64_t, in
     { std::lock_guard<std::mutex> lock(mutex_); }
     start_.notify_all();
   }
-  fn(chunks_[0].first, chunks_[0].second);
+  RunShares(0);
   const auto all_done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!SpinUntil(all_done)) {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -101,12 +120,52 @@ void ThreadPool::WorkerLoop(int index) {
     }
     if (stop_.load()) return;
     seen = generation_.load();
-    const std::pair<int64_t, int64_t> chunk = chunks_[index];
-    if (chunk.first < chunk.second) (*task_)(chunk.first, chunk.second);
+    RunShares(index);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       // The caller may be asleep on done_; it checks pending_ under mutex_.
       { std::lock_guard<std::mutex> lock(mutex_); }
       done_.notify_one();
+    }
+  }
+}
+
+std::pair<int64_t, int64_t> ThreadPool::ClaimFront(int share) {
+  std::atomic<uint64_t>& range = shares_[share].range;
+  uint64_t old = range.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t front = FrontOf(old), back = BackOf(old);
+    if (front >= back) return {0, 0};
+    const int64_t take = std::max<int64_t>(1, (back - front) / 2);
+    if (range.compare_exchange_weak(old, Pack(front + take, back), std::memory_order_relaxed)) {
+      return {front, front + take};
+    }
+  }
+}
+
+std::pair<int64_t, int64_t> ThreadPool::ClaimBack(int share) {
+  std::atomic<uint64_t>& range = shares_[share].range;
+  uint64_t old = range.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t front = FrontOf(old), back = BackOf(old);
+    if (front >= back) return {0, 0};
+    const int64_t take = std::max<int64_t>(1, (back - front) / 4);
+    if (range.compare_exchange_weak(old, Pack(front, back - take), std::memory_order_relaxed)) {
+      return {back - take, back};
+    }
+  }
+}
+
+void ThreadPool::RunShares(int self) {
+  const auto run = [this](std::pair<int64_t, int64_t> units) {
+    (*task_)(units.first * grain_, std::min(count_, units.second * grain_));
+  };
+  for (auto claim = ClaimFront(self); claim.first < claim.second; claim = ClaimFront(self)) {
+    run(claim);
+  }
+  for (int k = 1; k < size(); ++k) {
+    const int victim = (self + k) % size();
+    for (auto claim = ClaimBack(victim); claim.first < claim.second; claim = ClaimBack(victim)) {
+      run(claim);
     }
   }
 }

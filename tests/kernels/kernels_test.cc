@@ -315,6 +315,33 @@ TEST(ThreadPoolTest, CoversRangeOnceInGrainAlignedChunks) {
   }
 }
 
+// A thread done with its share takes the unclaimed end of a slower one's:
+// the caller's share is instant, the worker's items take a millisecond each.
+TEST(ThreadPoolTest, IdleThreadTakesTheRestOfASlowShare) {
+  ThreadPool pool(2);
+  const int64_t count = 64;
+  std::vector<std::atomic<int>> hits(count);
+  std::atomic<int64_t> stolen{0};
+  const std::thread::id caller = std::this_thread::get_id();
+  pool.ParallelFor(
+      count,
+      [&](int64_t begin, int64_t end) {
+        EXPECT_EQ(begin % 4, 0);
+        for (int64_t i = begin; i < end; ++i) {
+          hits[i]++;
+          if (i < count / 2) continue;
+          if (std::this_thread::get_id() == caller) {
+            stolen++;
+          } else {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+        }
+      },
+      4);
+  for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+  EXPECT_GT(stolen.load(), 0);
+}
+
 // Back-to-back calls (workers spinning), calls after a pause long enough for
 // the workers to fall asleep, and two threads sharing one pool.
 TEST(ThreadPoolTest, ManyCallsSleepsAndConcurrentCallers) {
