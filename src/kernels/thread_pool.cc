@@ -129,28 +129,16 @@ void ThreadPool::WorkerLoop(int index) {
   }
 }
 
-std::pair<int64_t, int64_t> ThreadPool::ClaimFront(int share) {
+std::pair<int64_t, int64_t> ThreadPool::Claim(int share, bool from_back) {
   std::atomic<uint64_t>& range = shares_[share].range;
   uint64_t old = range.load(std::memory_order_relaxed);
   for (;;) {
     const int64_t front = FrontOf(old), back = BackOf(old);
     if (front >= back) return {0, 0};
-    const int64_t take = std::max<int64_t>(1, (back - front) / 2);
-    if (range.compare_exchange_weak(old, Pack(front + take, back), std::memory_order_relaxed)) {
-      return {front, front + take};
-    }
-  }
-}
-
-std::pair<int64_t, int64_t> ThreadPool::ClaimBack(int share) {
-  std::atomic<uint64_t>& range = shares_[share].range;
-  uint64_t old = range.load(std::memory_order_relaxed);
-  for (;;) {
-    const int64_t front = FrontOf(old), back = BackOf(old);
-    if (front >= back) return {0, 0};
-    const int64_t take = std::max<int64_t>(1, (back - front) / 4);
-    if (range.compare_exchange_weak(old, Pack(front, back - take), std::memory_order_relaxed)) {
-      return {back - take, back};
+    const int64_t take = std::max<int64_t>(1, (back - front) / (from_back ? 4 : 2));
+    const uint64_t rest = from_back ? Pack(front, back - take) : Pack(front + take, back);
+    if (range.compare_exchange_weak(old, rest, std::memory_order_relaxed)) {
+      return from_back ? std::make_pair(back - take, back) : std::make_pair(front, front + take);
     }
   }
 }
@@ -159,12 +147,13 @@ void ThreadPool::RunShares(int self) {
   const auto run = [this](std::pair<int64_t, int64_t> units) {
     (*task_)(units.first * grain_, std::min(count_, units.second * grain_));
   };
-  for (auto claim = ClaimFront(self); claim.first < claim.second; claim = ClaimFront(self)) {
+  for (auto claim = Claim(self, false); claim.first < claim.second; claim = Claim(self, false)) {
     run(claim);
   }
   for (int k = 1; k < size(); ++k) {
     const int victim = (self + k) % size();
-    for (auto claim = ClaimBack(victim); claim.first < claim.second; claim = ClaimBack(victim)) {
+    for (auto claim = Claim(victim, true); claim.first < claim.second;
+         claim = Claim(victim, true)) {
       run(claim);
     }
   }

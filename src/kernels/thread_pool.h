@@ -50,9 +50,10 @@ class ThreadPool {
   void WorkerLoop(int index);
   // Runs fn over claims of thread `self`'s share, then over others' shares.
   void RunShares(int self);
-  // A claimed range of units, or begin == end when the share is used up.
-  std::pair<int64_t, int64_t> ClaimFront(int share);
-  std::pair<int64_t, int64_t> ClaimBack(int share);
+  // A claimed range of units of a share, or begin == end when it is used up:
+  // half of what is left from the front (its owner), or a quarter from the
+  // back (another thread).
+  std::pair<int64_t, int64_t> Claim(int share, bool from_back);
 
   // A thread's share of the call's units: front in the high 32 bits, back
   // in the low, so owner and thieves claim with one compare-and-swap.
