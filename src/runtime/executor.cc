@@ -87,9 +87,9 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
 
 void Executor::RunLinear(const LoadedModel::Step& step) {
   if (step.in_group) return;  // run with the group's first member
-  const int32_t self = static_cast<int32_t>(&step - model_.steps().data());
-  const std::vector<int32_t> alone{self};
-  const std::vector<int32_t>& members = step.same_input.empty() ? alone : step.same_input;
+  const int32_t alone[] = {static_cast<int32_t>(&step - model_.steps().data())};
+  const std::span<const int32_t> members =
+      step.same_input.empty() ? std::span<const int32_t>(alone) : step.same_input;
   std::vector<MatMulJob> jobs;
   std::vector<LoraArgs> loras;
   std::vector<std::function<void(int64_t, int64_t)>> add_loras;

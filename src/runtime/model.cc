@@ -166,6 +166,8 @@ void LoadedModel::FoldLoras() {
 // member reads another's output or writes the shared input. Outputs must sit
 // in distinct slots, apart from the input's: the planner lets a value reuse a
 // slot that is free in program order, which running together would break.
+// The members' folded LORAs must be of one LoRA group: groups share the
+// scratch, and every member's A products run before the pass.
 void LoadedModel::GroupSameInputLinears() {
   auto linear = [&](size_t i) -> const InstructionSpec* {
     const InstructionSpec* ins = steps_[i].instruction;
@@ -178,19 +180,27 @@ void LoadedModel::GroupSameInputLinears() {
     auto slot = [&](int32_t value) { return plan_.values[value].slot; };
     std::vector<int32_t> members{static_cast<int32_t>(i)};
     std::vector<int32_t> slots{slot(first->inputs[0]), slot(first->outputs[0])};
+    auto lora_group = [&](size_t s) {
+      const int32_t lora = steps_[s].folded_lora;
+      return lora < 0 ? -1 : steps_[lora].lora_group;
+    };
+    int32_t group = lora_group(i);
     for (size_t j = i + 1; j < steps_.size(); ++j) {
       if (steps_[j].folded) continue;
       const InstructionSpec* next = linear(j);
       if (next == nullptr || next->inputs[0] != first->inputs[0]) break;
       const MatrixView& v = steps_[j].weights[0];
       const int32_t out = slot(next->outputs[0]);
+      const int32_t next_group = lora_group(j);
       if (v.layout != w.layout || v.dtype != w.dtype || v.cols != w.cols ||
           v.group_size != w.group_size ||
-          std::find(slots.begin(), slots.end(), out) != slots.end()) {
+          std::find(slots.begin(), slots.end(), out) != slots.end() ||
+          (next_group >= 0 && group >= 0 && next_group != group)) {
         break;
       }
       members.push_back(static_cast<int32_t>(j));
       slots.push_back(out);
+      if (next_group >= 0) group = next_group;
     }
     if (members.size() < 2) continue;
     for (size_t m = 1; m < members.size(); ++m) steps_[members[m]].in_group = true;
