@@ -236,6 +236,7 @@ HWY_EXPORT(TargetName);
 const char* KernelTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
+  if (w.rows <= 0) return;
   const MatMulJob job{w, args};
   MatMulSameInput({&job, 1}, pool);
 }

@@ -44,7 +44,7 @@ void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool);
 // Matmuls of one input (the same x, n and x_stride: a layer's q, k and v)
 // in one parallel pass over all their rows, so the pool hands off once and
 // small matrices join one stream; packed weights quantize x once. Every w
-// shares layout, dtype, cols and group size.
+// shares layout, dtype, cols and group size, and has at least one row.
 void MatMulSameInput(std::span<const MatMulJob> jobs, ThreadPool* pool);
 
 // Plain scalar loops (double accumulation): the test reference. Quantized
