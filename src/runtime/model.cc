@@ -280,7 +280,8 @@ const void* LoadedModel::WeightData(int32_t tensor) const {
 
 uint64_t LoadedModel::KvCacheBytes(int32_t max_seq_len) const {
   uint64_t elements = 0;
-  for (int64_t width : plan_.kv_width) elements += 2 * static_cast<uint64_t>(width) * max_seq_len;
+  const auto positions = static_cast<uint64_t>(KvCacheCapacity(max_seq_len));
+  for (int64_t width : plan_.kv_width) elements += 2 * static_cast<uint64_t>(width) * positions;
   return elements * DTypeSize(kv_type_);
 }
 

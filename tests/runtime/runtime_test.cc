@@ -364,8 +364,11 @@ TEST_F(RuntimeTest, BadForwardInputsGiveClearErrors) {
   (*session)->Reset();
   EXPECT_EQ((*session)->position(), 0);
   EXPECT_TRUE((*session)->Forward(std::vector<int32_t>{1, 2, 3, 4}).ok());
+  // A session's cache holds whole key blocks of 64 positions: 10 tokens take 64.
   EXPECT_EQ(model->KvCacheBytes(10),
-            2u * config.model.n_layers * config.model.n_kv_heads * config.model.head_dim * 10 * 4);
+            2u * config.model.n_layers * config.model.n_kv_heads * config.model.head_dim * 64 * 4);
+  EXPECT_EQ(model->KvCacheBytes(65),
+            2u * config.model.n_layers * config.model.n_kv_heads * config.model.head_dim * 128 * 4);
 }
 
 // The path of the file mapped at `address` in this process ("" if none).
