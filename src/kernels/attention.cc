@@ -142,9 +142,8 @@ void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
     const int64_t t = pair / a.n_heads, h = pair % a.n_heads;
     const int64_t len = a.start_position + t + 1;
     const float* q = a.q + pair * hd;
-    const int64_t head_offset = (h / group) * a.capacity * hd;
-    const T* k = static_cast<const T*>(a.k_cache) + head_offset;
-    const T* v = static_cast<const T*>(a.v_cache) + head_offset;
+    const T* k = static_cast<const T*>(a.k_cache) + KeyIndex(a, h / group, 0, 0);
+    const T* v = static_cast<const T*>(a.v_cache) + ValueIndex(a, h / group, 0, 0);
     KeyScores(q, k, hd, len, scale, scores.data());
     const float max_score = MaxOf(scores.data(), len);
     const VF vmax = hn::Set(df, max_score);
@@ -248,7 +247,7 @@ void StoreValues(const float* src, const AttentionArgs& args, void* v_cache) {
     for (int64_t h = 0; h < args.n_kv_heads; ++h) {
       const float* row = src + (t * args.n_kv_heads + h) * hd;
       uint8_t* to = static_cast<uint8_t*>(v_cache) +
-                    ((h * args.capacity + args.start_position + t) * hd) * element;
+                    ValueIndex(args, h, 0, args.start_position + t) * element;
       if (args.kv_dtype == DType::kF16) {
         HWY_DYNAMIC_DISPATCH(StoreF16Target)(row, hd, reinterpret_cast<uint16_t*>(to));
       } else {
@@ -291,7 +290,7 @@ void AttentionReference(const AttentionArgs& a) {
       for (int64_t i = 0; i < hd; ++i) {
         double acc = 0;
         for (int64_t j = 0; j < len; ++j)
-          acc += scores[j] * CacheAt(a, a.v_cache, (kv_head * a.capacity + j) * hd + i);
+          acc += scores[j] * CacheAt(a, a.v_cache, ValueIndex(a, kv_head, i, j));
         out[i] = static_cast<float>(acc / sum);
       }
     }

@@ -46,6 +46,12 @@ struct AttentionArgs {
   int64_t capacity = 0;  // positions per kv head in the caches (KvCacheCapacity)
 };
 
+// Where value `element` of `kv_head` at `position` sits in a value cache.
+inline int64_t ValueIndex(const AttentionArgs& a, int64_t kv_head, int64_t element,
+                          int64_t position) {
+  return (kv_head * a.capacity + position) * a.head_dim + element;
+}
+
 // Where key `element` of `kv_head` at `position` sits in a key cache.
 inline int64_t KeyIndex(const AttentionArgs& a, int64_t kv_head, int64_t element,
                         int64_t position) {

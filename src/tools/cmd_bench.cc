@@ -27,8 +27,8 @@
 //                               VmRSS at those points, the highest over repeats
 //   "peak_rss_mib":             VmHWM after the last repeat
 //   "huge_page_mapped_mib":     of the resident memory after the last repeat, how
-//                               much is mapped by 2 MiB entries (SmapsRollup); the
-//                               weights stream faster so
+//                               much is mapped by 2 MiB entries (SmapsRollup):
+//                               weights mapped so stream without TLB misses
 //   "weight_bytes_per_token":   weight bytes one decode step reads
 //                               (DecodeWeightBytes, tools/bench_support.h)
 //   "stream_gb_s":              read bandwidth: best of 3 passes over 1 GiB with
