@@ -30,8 +30,9 @@ constexpr WeightFormat kFormats[] = {{"f32", DType::kF32, WeightLayout::kPlain, 
                                      {"q8row", DType::kU8, WeightLayout::kQ8Row, 0},
                                      {"q4g32", DType::kU8, WeightLayout::kQ4Group, 32},
                                      {"q4g128", DType::kU8, WeightLayout::kQ4Group, 128}};
-// [rows (outputs), cols (inputs)]: attention projection, FFN up, FFN down.
-constexpr int64_t kShapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
+// [rows (outputs), cols (inputs)]: attention projection, FFN up, FFN down,
+// and a rank-64 LoRA's B for the projection (plain formats only).
+constexpr int64_t kShapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}, {2048, 64}};
 
 std::vector<uint8_t> StoreWeights(const WeightFormat& f, int64_t rows, int64_t cols) {
   std::mt19937 rng(1);
@@ -78,6 +79,7 @@ void BM_MatMul(benchmark::State& state) {
 BENCHMARK(BM_MatMul)
     ->ArgNames({"format", "shape", "n", "threads"})
     ->ArgsProduct({{0, 1, 2, 3, 4}, {0, 1, 2}, {1, 128}, {1, 2}})
+    ->ArgsProduct({{0, 1}, {3}, {1}, {1, 2}})
     ->UseRealTime();
 
 // Decode through the projections of a Llama 3.2 1B-shaped stack (16 layers,

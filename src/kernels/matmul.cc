@@ -36,6 +36,30 @@ constexpr int64_t kGemmRows = 4;
 constexpr int64_t kGemmRows = 2;
 #endif
 
+// A GEMV tile prefetches the rows of the tile after it, but at least this far
+// ahead: a tile of short rows (a rank-64 LoRA B is 256 bytes a row in f32) is
+// consumed long before memory answers a prefetch issued one tile ahead.
+constexpr int64_t kMinPrefetchBytes = 4096;
+
+// Elements from a weight to the one a GEMV tile of `rows` rows prefetches.
+template <typename T>
+HWY_INLINE int64_t PrefetchAhead(size_t rows, int64_t in) {
+  return std::max(static_cast<int64_t>(rows) * in,
+                  kMinPrefetchBytes / static_cast<int64_t>(sizeof(T)));
+}
+
+// The lines the first tiles of rows [row_begin, row_end) read before their own
+// prefetches reach them: a GEMV over a few rows (a thread's slice of a LoRA
+// product) would otherwise start on a cold miss per line.
+template <typename T>
+void PrefetchFirstTiles(const T* w, int64_t in, size_t tile_rows, int64_t row_begin,
+                        int64_t row_end) {
+  const T* begin = w + row_begin * in;
+  const int64_t elements = std::min(PrefetchAhead<T>(tile_rows, in), (row_end - row_begin) * in);
+  constexpr int64_t kLine = 64 / static_cast<int64_t>(sizeof(T));
+  for (int64_t e = 0; e < elements; e += kLine) hwy::Prefetch(begin + e);
+}
+
 // Stores one output: y = scale * sum, or y += scale * sum when accumulating.
 HWY_INLINE void Output(const MatMulArgs& a, int64_t token, int64_t row, float sum) {
   float& out = a.y[token * a.y_stride + row];
@@ -64,6 +88,7 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
     for (size_t t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
   }
   const T* wr = w + row * in;
+  const int64_t ahead = PrefetchAhead<T>(kRows, in);
   int64_t i = 0;
   for (; i + static_cast<int64_t>(lanes) <= in; i += lanes) {
     VF xv[kTokens];
@@ -72,7 +97,7 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
     // hardware prefetchers stop at page boundaries and ramp up too late on
     // kRows interleaved streams (same scheme as the quantized GEMV).
     if constexpr (kTokens == 1) {
-      for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(wr + (kRows + r) * in + i);
+      for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(wr + r * in + i + ahead);
     }
     for (size_t r = 0; r < kRows; ++r) {
       const VF wv = LoadF32(df, wr + r * in + i);
@@ -136,11 +161,11 @@ HWY_NOINLINE void GemvBF16Tile(const hwy::bfloat16_t* HWY_RESTRICT w, int64_t in
     acc[r] = hn::Zero(df);
   }
   // The next tile's rows at the rate this one is consumed: see Tile.
-  const int64_t next_tile = static_cast<int64_t>(kRows) * in;
+  const int64_t ahead = PrefetchAhead<hwy::bfloat16_t>(kRows, in);
   int64_t i = 0;
   for (; i + 2 * lanes <= in; i += 2 * lanes) {
     const VF x_even = hn::Load(df, xd + i), x_odd = hn::Load(df, xd + i + lanes);
-    for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(rows[r] + next_tile + i);
+    for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(rows[r] + ahead + i);
     for (size_t r = 0; r < kRows; ++r) {
       const auto pairs = hn::BitCast(du, hn::LoadU(dbf, rows[r] + i));
       acc[r] = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(pairs)), x_even, acc[r]);
@@ -185,6 +210,7 @@ HWY_INLINE void RowTile(const T* w, int64_t in, const MatMulArgs& a, int64_t row
 template <typename T>
 void MatMulRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   if (a.n == 1) {  // GEMV: four rows at a time for independent accumulators
+    PrefetchFirstTiles(w, in, 4, row_begin, row_end);
 #if HWY_TARGET != HWY_SCALAR
     if constexpr (std::is_same_v<T, hwy::bfloat16_t>) {
       return GemvBF16(w, in, a, row_begin, row_end);

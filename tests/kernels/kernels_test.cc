@@ -135,6 +135,37 @@ TEST_P(MatMulTest, GemvLongRowsUnalignedX) {
   }
 }
 
+// LoRA B shapes: rows of a few vectors, each prefetched from several rows
+// ahead, with row ranges split across threads.
+TEST_P(MatMulTest, GemvShortRows) {
+  ThreadPool pool(2);
+  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    for (int64_t in : {16, 32, 64, 128, 256}) {
+      const int64_t out = 517;
+      const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in + 3));
+      const auto x = RandomFloats(in, 11, -2, 2);
+      const auto bound = AbsDotSums(w, x, 1);
+      for (bool accumulate : {false, true}) {
+        std::vector<float> got = RandomFloats(out, 12), want = got;
+        MatMulArgs args{.x = x.data(),
+                        .n = 1,
+                        .x_stride = in,
+                        .y = got.data(),
+                        .y_stride = out,
+                        .scale = 0.5f,
+                        .accumulate = accumulate};
+        MatMul(w.view(), args, &pool);
+        args.y = want.data();
+        MatMulReference(w.view(), args);
+        for (int64_t o = 0; o < out; ++o) {
+          ASSERT_NEAR(got[o], want[o], MatMulTolerance(in, bound[o]))
+              << DTypeName(dtype) << " in=" << in << " row " << o;
+        }
+      }
+    }
+  }
+}
+
 // MatMul is also generated for AVX3_DL (matmul.cc asks Highway for it, this
 // file does not): cover it too where the CPU has it.
 std::vector<int64_t> MatMulTargets() {
