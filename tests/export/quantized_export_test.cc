@@ -348,7 +348,9 @@ TEST_F(QuantizedExportTest, SizesFollowTheLayouts) {
     // Large packed blobs start on a page, so they map straight into kernels.
     for (const auto& entry : e.foundation->entries()) {
       EXPECT_EQ(entry.offset % 64, 0u) << entry.key;
-      if (entry.size >= (1u << 16)) EXPECT_EQ(entry.offset % 4096, 0u) << entry.key;
+      if (entry.size >= (1u << 16)) {
+        EXPECT_EQ(entry.offset % 4096, 0u) << entry.key;
+      }
     }
   }
   EXPECT_LT(SizeOf(dir_ / "g128.ptd"), SizeOf(dir_ / "g32.ptd"));
