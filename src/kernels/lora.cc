@@ -36,21 +36,23 @@ void LoraDown(const MatrixView& a, const LoraArgs& args, ThreadPool* pool) {
   MatMul(a, Down(a, args), pool);
 }
 
-void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offsets,
-                   const LoraArgs& args, ThreadPool* pool) {
+void LoraDownRows(std::span<const MatrixView> a, std::span<const int64_t> offsets,
+                  const LoraArgs& args, int64_t row_begin, int64_t row_end) {
   std::vector<int64_t> parts(offsets.begin(), offsets.end());
   parts.push_back(offsets.back() + a.back().rows);
+  ForEachPart(parts, row_begin, row_end, [&](size_t m, int64_t first, int64_t last) {
+    const MatrixView part = RowSlice(a[m], first, last - first);
+    MatMulArgs down = Down(part, args);
+    down.y = args.scratch + offsets[m] + first;
+    MatMul(part, down, nullptr);
+  });
+}
+
+void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offsets,
+                   const LoraArgs& args, ThreadPool* pool) {
   ParallelFor(
-      pool, parts.back(),
-      [&](int64_t begin, int64_t end) {
-        ForEachPart(parts, begin, end, [&](size_t m, int64_t first, int64_t last) {
-          const MatrixView part = RowSlice(a[m], first, last - first);
-          MatMulArgs down = Down(part, args);
-          down.y = args.scratch + offsets[m] + first;
-          MatMul(part, down, nullptr);
-        });
-      },
-      16);
+      pool, offsets.back() + a.back().rows,
+      [&](int64_t begin, int64_t end) { LoraDownRows(a, offsets, args, begin, end); }, 16);
 }
 
 void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {

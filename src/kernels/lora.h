@@ -6,7 +6,9 @@
 // (q and v read the same normed x) can share the first: LoraDownGroup runs
 // all their A products as one parallel pass (the rows of every A split
 // across the pool, each A read in place) into their columns of one scratch,
-// then each member's LoraUp reads its own columns.
+// then each member's LoraUp reads its own columns. The runtime runs the A
+// rows (LoraDownRows) as the prologue of the adapted matmul's pass and the B
+// rows (LoraUpRows) in it, so an adapter adds no pass.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +36,10 @@ void LoraDown(const MatrixView& a, const LoraArgs& args, ThreadPool* pool);
 // = x a[m]^T. Plain A matrices of one input width, any matmul dtypes.
 void LoraDownGroup(std::span<const MatrixView> a, std::span<const int64_t> offsets,
                    const LoraArgs& args, ThreadPool* pool);
+// LoraDownGroup's rows [row_begin, row_end) of the members' A matrices
+// taken end to end, on the calling thread (a MatMulPrologue's unit).
+void LoraDownRows(std::span<const MatrixView> a, std::span<const int64_t> offsets,
+                  const LoraArgs& args, int64_t row_begin, int64_t row_end);
 // y += scale * scratch B^T (B's rank columns of the scratch).
 void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool);
 // LoraUp for output rows [begin, end) only, on the calling thread: run from

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -261,6 +262,18 @@ HWY_EXPORT(TargetName);
 
 const char* KernelTargetName() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 
+void MatMulPrologue::Run() {
+  for (int64_t unit = next_.fetch_add(1, std::memory_order_relaxed); unit < count_;
+       unit = next_.fetch_add(1, std::memory_order_relaxed)) {
+    unit_(unit);
+    done_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void MatMulPrologue::Wait() const {
+  while (done_.load(std::memory_order_acquire) < count_) std::this_thread::yield();
+}
+
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
   if (w.rows <= 0) return;
   const MatMulJob job{w, args};
@@ -276,11 +289,12 @@ void MatMulSameInput(std::span<const MatMulJob> jobs, ThreadPool* pool) {
   for (const MatMulJob& job : jobs)
     offsets.push_back(offsets.back() + (job.w.rows + kChunk - 1) / kChunk);
   ParallelFor(pool, offsets.back(), [&](int64_t begin, int64_t end) {
+    RunPrologues(jobs);
     ForEachPart(offsets, begin, end, [&](size_t m, int64_t first, int64_t last) {
       const MatMulJob& job = jobs[m];
       const int64_t row_begin = first * kChunk, row_end = std::min(job.w.rows, last * kChunk);
       HWY_DYNAMIC_DISPATCH(MatMulTarget)(job.w, job.args, row_begin, row_end);
-      if (job.args.rows_done != nullptr) (*job.args.rows_done)(row_begin, row_end);
+      RowsDone(job.args, row_begin, row_end);
     });
   });
 }

@@ -8,6 +8,7 @@
 // once per block of tokens. Output rows are split across the pool.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -16,6 +17,31 @@
 #include "kernels/thread_pool.h"
 
 namespace lorashare {
+
+// Work a MatMul pass runs before its rows, by whichever of its threads
+// arrive, units [0, count) handed out one at a time; the pass calls no
+// rows_done before every unit is done. A LoRA group's A products are the
+// prologue of the pass whose rows_done adds their B products: one pass
+// instead of two, and no handoff between them.
+class MatMulPrologue {
+ public:
+  MatMulPrologue(int64_t count, std::function<void(int64_t)> unit)
+      : count_(count), unit_(std::move(unit)) {}
+  MatMulPrologue(const MatMulPrologue&) = delete;
+  MatMulPrologue& operator=(const MatMulPrologue&) = delete;
+
+  // Runs units until none is left unclaimed.
+  void Run();
+  // Returns once every unit is done. Only after Run: then every unit is
+  // claimed by a thread that is running it.
+  void Wait() const;
+
+ private:
+  const int64_t count_;
+  const std::function<void(int64_t)> unit_;
+  std::atomic<int64_t> next_{0};
+  std::atomic<int64_t> done_{0};
+};
 
 struct MatMulArgs {
   const float* x = nullptr;  // [n, w.cols], rows x_stride apart
@@ -30,6 +56,10 @@ struct MatMulArgs {
   // caller adds to those rows in the same parallel pass (a LoRA B product)
   // instead of a pass of its own.
   const std::function<void(int64_t, int64_t)>* rows_done = nullptr;
+  // Run, when not null, by each thread of the pass before its first rows,
+  // and complete before any rows_done; the jobs of a MatMulSameInput may
+  // share one.
+  MatMulPrologue* prologue = nullptr;
 };
 
 // One matmul of a batch that shares its input.

@@ -530,12 +530,13 @@ void MatMulQuantizedTarget(std::span<const MatMulJob> jobs, ThreadPool* pool) {
   }
   // Whole tiles of 16 rows keep each thread's output cache lines to itself.
   ParallelFor(pool, offsets.back(), [&](int64_t begin, int64_t end) {
+    RunPrologues(jobs);
     ForEachPart(offsets, begin, end, [&](size_t m, int64_t first_tile, int64_t last_tile) {
       const QuantProblem& p = problems[m];
       q4 ? Q4Tiles(p, first_tile, last_tile) : Q8Tiles(p, first_tile, last_tile);
       const int64_t first = first_tile * kTileRows;
       const int64_t last = std::min(p.g.rows, last_tile * kTileRows);
-      if (p.args.rows_done != nullptr && first < last) (*p.args.rows_done)(first, last);
+      if (first < last) RowsDone(p.args, first, last);
     });
   });
 }

@@ -1,7 +1,9 @@
 #include "runtime/executor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -93,6 +95,7 @@ void Executor::RunLinear(const LoadedModel::Step& step) {
   std::vector<MatMulJob> jobs;
   std::vector<LoraArgs> loras;
   std::vector<std::function<void(int64_t, int64_t)>> add_loras;
+  std::optional<MatMulPrologue> lora_down;  // a member's LoRA group's A products
   // rows_done points into add_loras: no reallocation once it is taken.
   loras.reserve(members.size());
   add_loras.reserve(members.size());
@@ -108,12 +111,22 @@ void Executor::RunLinear(const LoadedModel::Step& step) {
     if (member.folded_lora >= 0) {
       const LoadedModel::Step& lora = model_.steps()[member.folded_lora];
       const LoraArgs& args = loras.emplace_back(LoraArgsOf(lora));
-      RunLoraDown(lora, args);
+      if (lora.lora_down) {
+        const int64_t units = (LoraGroupRows(lora) + kLoraDownUnitRows - 1) / kLoraDownUnitRows;
+        lora_down.emplace(units, [this, &lora, &args](int64_t unit) {
+          const int64_t first = unit * kLoraDownUnitRows;
+          RunLoraDownRows(lora, args, first,
+                          std::min(first + kLoraDownUnitRows, LoraGroupRows(lora)));
+        });
+      }
       job.args.rows_done = &add_loras.emplace_back([&lora, &args](int64_t begin, int64_t end) {
         LoraUpRows(lora.weights[1], args, begin, end);
       });
     }
     jobs.push_back(job);
+  }
+  if (lora_down) {
+    for (MatMulJob& job : jobs) job.args.prologue = &*lora_down;
   }
   MatMulSameInput(jobs, model_.pool());
 }
@@ -130,18 +143,27 @@ LoraArgs Executor::LoraArgsOf(const LoadedModel::Step& step) {
           .scratch_stride = step.lora_stride};
 }
 
-// The group's first member computes every member's x A^T (see LoraGroup);
-// each member adds its own B product from its scratch columns.
-void Executor::RunLoraDown(const LoadedModel::Step& step, LoraArgs args) {
-  if (!step.lora_down) return;
-  args.scratch -= step.lora_offset;
-  LoraDownGroup(model_.lora_group_a(step.lora_group), plan_.lora_groups[step.lora_group].offsets,
-                args, model_.pool());
+int64_t Executor::LoraGroupRows(const LoadedModel::Step& step) const {
+  return plan_.lora_groups[step.lora_group].rank;
 }
 
+void Executor::RunLoraDownRows(const LoadedModel::Step& step, LoraArgs args, int64_t begin,
+                               int64_t end) {
+  args.scratch -= step.lora_offset;
+  LoraDownRows(model_.lora_group_a(step.lora_group), plan_.lora_groups[step.lora_group].offsets,
+               args, begin, end);
+}
+
+// The group's first member computes every member's x A^T (see LoraGroup);
+// each member adds its own B product from its scratch columns.
 void Executor::RunLora(const LoadedModel::Step& step) {
-  const LoraArgs args = LoraArgsOf(step);
-  RunLoraDown(step, args);
+  LoraArgs args = LoraArgsOf(step);
+  if (step.lora_down) {
+    args.scratch -= step.lora_offset;
+    LoraDownGroup(model_.lora_group_a(step.lora_group), plan_.lora_groups[step.lora_group].offsets,
+                  args, model_.pool());
+    args.scratch += step.lora_offset;
+  }
   LoraUp(step.weights[1], args, model_.pool());
 }
 

@@ -29,6 +29,9 @@ struct SessionBuffers {
   int64_t rows = 0;                                    // batch size the slots hold
 };
 
+// Rows of a LoRA group's A products per prologue unit (MatMulPrologue).
+constexpr int64_t kLoraDownUnitRows = 16;
+
 class Executor {
  public:
   Executor(const LoadedModel& model, SessionBuffers& buffers)
@@ -46,7 +49,10 @@ class Executor {
   void RunStep(const LoadedModel::Step& step, std::span<const int32_t> tokens);
   void RunLinear(const LoadedModel::Step& step);
   LoraArgs LoraArgsOf(const LoadedModel::Step& step);
-  void RunLoraDown(const LoadedModel::Step& step, LoraArgs args);
+  // The A rows of `step`'s LoRA group, end to end: the sum of its ranks.
+  int64_t LoraGroupRows(const LoadedModel::Step& step) const;
+  // Rows [begin, end) of them times the input, into the group's scratch.
+  void RunLoraDownRows(const LoadedModel::Step& step, LoraArgs args, int64_t begin, int64_t end);
   void RunLora(const LoadedModel::Step& step);
   void RunAttention(const InstructionSpec& ins, int32_t cache);
 

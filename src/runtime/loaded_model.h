@@ -35,9 +35,9 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
     int64_t lora_offset = 0;  // LORA: first scratch column of this member
     int64_t lora_stride = 0;  // LORA: scratch columns (the group's rank)
     // LINEAR followed by the LORA that adapts it: that step's index. The
-    // LINEAR runs the LoRA's A products first (when it is its group's first
-    // member) and adds its B product to each thread's rows in its own pass,
-    // and the LORA step then does nothing (folded).
+    // LINEAR's pass runs the LoRA group's A products as its prologue (when
+    // the LoRA is its group's first member) and adds the B product to each
+    // thread's rows, and the LORA step then does nothing (folded).
     int32_t folded_lora = -1;
     bool folded = false;  // LORA: run by the LINEAR before it
     // LINEARs of one input with nothing but their folded LORAs between

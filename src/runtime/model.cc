@@ -144,9 +144,10 @@ Status LoadedModel::Bind(const DataMap& data, const ModelOptions& options) {
 }
 
 // A LORA right after the LINEAR it adapts (same input, accumulating into the
-// LINEAR's output) is folded into it. Its group's A products then run before
-// the LINEAR rather than after: they read only the input, which the LINEAR
-// does not write, and the LoRA scratch, which no step between uses.
+// LINEAR's output) is folded into it. Its group's A products then run at the
+// start of the LINEAR's pass rather than after it: they read only the input,
+// which the LINEAR does not write, and the LoRA scratch, which no step
+// between uses.
 void LoadedModel::FoldLoras() {
   for (size_t i = 0; i + 1 < steps_.size(); ++i) {
     const InstructionSpec& linear = *steps_[i].instruction;

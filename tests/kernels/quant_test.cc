@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "format/weight_layout.h"
@@ -214,7 +217,9 @@ TEST_P(QuantKernelTest, MatMulMatchesQuantizedReference) {
 }
 // Jobs of one input in one pass (q, k and v of a layer): each job's rows as
 // its own reference computes them, and rows_done reports every row of every
-// job exactly once. Plain f32 weights take the same path.
+// job exactly once, only after every unit of the pass's prologue has run
+// (once; one unit is slow, so a rows_done that did not wait would see it
+// unfinished). Plain f32 weights take the same path.
 TEST_P(QuantKernelTest, SameInputJobsMatchEachReference) {
   ThreadPool pool(2);
   const int64_t cols = 96;
@@ -240,6 +245,13 @@ TEST_P(QuantKernelTest, SameInputJobsMatchEachReference) {
       std::vector<std::vector<int>> done;
       std::vector<std::function<void(int64_t, int64_t)>> mark;
       mark.reserve(job_rows.size());
+      constexpr int64_t kUnits = 7;
+      std::atomic<int> unit_runs[kUnits] = {};
+      std::atomic<int> early_rows_done{0};
+      MatMulPrologue prologue(kUnits, [&unit_runs](int64_t unit) {
+        if (unit == kUnits - 1) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ++unit_runs[unit];
+      });
       std::vector<MatMulJob> jobs;
       for (size_t m = 0; m < job_rows.size(); ++m) {
         got.emplace_back(n * job_rows[m]);
@@ -247,7 +259,8 @@ TEST_P(QuantKernelTest, SameInputJobsMatchEachReference) {
         done.emplace_back(job_rows[m]);
       }
       for (size_t m = 0; m < job_rows.size(); ++m) {
-        mark.emplace_back([&done, m](int64_t begin, int64_t end) {
+        mark.emplace_back([&, m](int64_t begin, int64_t end) {
+          for (const auto& runs : unit_runs) early_rows_done += runs.load() == 0;
           for (int64_t r = begin; r < end; ++r) ++done[m][r];
         });
         jobs.push_back({views[m],
@@ -256,9 +269,12 @@ TEST_P(QuantKernelTest, SameInputJobsMatchEachReference) {
                          .x_stride = cols,
                          .y = got[m].data(),
                          .y_stride = job_rows[m],
-                         .rows_done = &mark.back()}});
+                         .rows_done = &mark.back(),
+                         .prologue = &prologue}});
       }
       MatMulSameInput(jobs, &pool);
+      EXPECT_EQ(early_rows_done.load(), 0);
+      for (const auto& runs : unit_runs) EXPECT_EQ(runs.load(), 1);
       for (size_t m = 0; m < jobs.size(); ++m) {
         MatMulArgs args = jobs[m].args;
         args.y = want[m].data();
