@@ -26,6 +26,14 @@ constexpr size_t kWordsPerLine = kLineBytes / sizeof(uint64_t);
 #define LS_STREAM_TARGETS
 #endif
 
+// How far ahead of the sum each line is prefetched. The hardware prefetchers
+// alone kept too few lines in flight: on this project's 2-core Zen 4 host a
+// plain summing read streamed 49-69 GB/s where the same loop prefetching
+// 4 KiB ahead streamed 73-76 (and the quantized GEMV, which prefetches its
+// weights, outran the plain read by up to 1.5x). The bound must be what the
+// memory delivers, not what one loop style gets from it.
+constexpr uint64_t kPrefetchLines = 4096 / kLineBytes;
+
 // Sums whole 64-byte lines with one accumulator per word of a line: the
 // additions are independent, so the compiler vectorises them and the loop
 // runs as fast as the memory delivers the lines.
@@ -33,6 +41,9 @@ LS_STREAM_TARGETS uint64_t SumLines(const uint64_t* words, uint64_t lines) {
   uint64_t acc[kWordsPerLine] = {};
   for (uint64_t line = 0; line < lines; ++line) {
     const uint64_t* p = words + line * kWordsPerLine;
+    // Past the slice's end it names lines of the next slice or none: a
+    // prefetch never faults.
+    __builtin_prefetch(p + kPrefetchLines * kWordsPerLine, 0, 3);
     for (size_t k = 0; k < kWordsPerLine; ++k) acc[k] += p[k];
   }
   uint64_t sum = 0;

@@ -3,9 +3,10 @@
 // Decode is memory-bound: a token reads every weight once, so tokens/s can
 // at best reach bandwidth / weight bytes per token. `lorashare bench`
 // measures the bound in the same run with this: a read-only streaming sum
-// over a buffer much larger than the caches, split across threads the way
-// the kernels split their work, best of a few passes (the passes differ
-// only by interference from the rest of the machine).
+// over a buffer much larger than the caches, prefetching ahead as the GEMV
+// kernels do, split across threads the way the kernels split their work,
+// best of a few passes (the passes differ only by interference from the
+// rest of the machine).
 #pragma once
 
 #include <cstdint>
