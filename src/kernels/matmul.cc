@@ -49,18 +49,6 @@ HWY_INLINE int64_t PrefetchAhead(size_t rows, int64_t in) {
                   kMinPrefetchBytes / static_cast<int64_t>(sizeof(T)));
 }
 
-// The lines the first tiles of rows [row_begin, row_end) read before their own
-// prefetches reach them: a GEMV over a few rows (a thread's slice of a LoRA
-// product) would otherwise start on a cold miss per line.
-template <typename T>
-void PrefetchFirstTiles(const T* w, int64_t in, size_t tile_rows, int64_t row_begin,
-                        int64_t row_end) {
-  const T* begin = w + row_begin * in;
-  const int64_t elements = std::min(PrefetchAhead<T>(tile_rows, in), (row_end - row_begin) * in);
-  constexpr int64_t kLine = 64 / static_cast<int64_t>(sizeof(T));
-  for (int64_t e = 0; e < elements; e += kLine) hwy::Prefetch(begin + e);
-}
-
 // Stores one output: y = scale * sum, or y += scale * sum when accumulating.
 HWY_INLINE void Output(const MatMulArgs& a, int64_t token, int64_t row, float sum) {
   float& out = a.y[token * a.y_stride + row];
@@ -211,7 +199,6 @@ HWY_INLINE void RowTile(const T* w, int64_t in, const MatMulArgs& a, int64_t row
 template <typename T>
 void MatMulRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   if (a.n == 1) {  // GEMV: four rows at a time for independent accumulators
-    PrefetchFirstTiles(w, in, 4, row_begin, row_end);
 #if HWY_TARGET != HWY_SCALAR
     if constexpr (std::is_same_v<T, hwy::bfloat16_t>) {
       return GemvBF16(w, in, a, row_begin, row_end);
