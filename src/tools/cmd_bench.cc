@@ -31,7 +31,8 @@
 //                               weights mapped so stream without TLB misses
 //   "weight_bytes_per_token":   weight bytes one decode step reads
 //                               (DecodeWeightBytes, tools/bench_support.h)
-//   "stream_gb_s":              read bandwidth: best of 3 passes over 1 GiB with
+//   "stream_gb_s":              read bandwidth (base/memory_bandwidth.h): best of 3
+//                               passes over 1 GiB with
 //                               the same threads, measured in a child process
 //                               right after each repeat (the buffer never counts
 //                               in this process's memory); the median of those
