@@ -15,6 +15,12 @@
 #include "kernels/rope.h"
 
 namespace lorashare {
+namespace {
+
+// Rows of a LoRA group's A products per prologue unit (MatMulPrologue).
+constexpr int64_t kLoraDownUnitRows = 16;
+
+}  // namespace
 
 std::span<const float> Executor::Run(std::span<const int32_t> tokens, int32_t position) {
   n_ = static_cast<int64_t>(tokens.size());

@@ -29,9 +29,6 @@ struct SessionBuffers {
   int64_t rows = 0;                                    // batch size the slots hold
 };
 
-// Rows of a LoRA group's A products per prologue unit (MatMulPrologue).
-constexpr int64_t kLoraDownUnitRows = 16;
-
 class Executor {
  public:
   Executor(const LoadedModel& model, SessionBuffers& buffers)

@@ -103,34 +103,39 @@ TEST_P(MatMulTest, AllDTypesRaggedShapes) {
   }
 }
 
+// GEMV (one token) of a random `dtype` matrix on `pool` against the
+// reference, storing and accumulating; x may sit anywhere (unaligned).
+void ExpectGemvMatchesReference(DType dtype, int64_t out, int64_t in, const float* x, float scale,
+                                float tolerance, ThreadPool* pool) {
+  const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in + out));
+  const auto bound = AbsDotSums(w, std::vector<float>(x, x + in), 1);
+  for (bool accumulate : {false, true}) {
+    std::vector<float> got = RandomFloats(out, 8), want = got;
+    MatMulArgs args{.x = x,
+                    .n = 1,
+                    .x_stride = in,
+                    .y = got.data(),
+                    .y_stride = out,
+                    .scale = scale,
+                    .accumulate = accumulate};
+    MatMul(w.view(), args, pool);
+    args.y = want.data();
+    MatMulReference(w.view(), args);
+    for (int64_t o = 0; o < out; ++o) {
+      ASSERT_NEAR(got[o], want[o], tolerance * MatMulTolerance(in, bound[o]))
+          << DTypeName(dtype) << " in=" << in << " row " << o << " accumulate=" << accumulate;
+    }
+  }
+}
+
 // Decode-sized GEMV: many 4-row tiles plus a remainder split across threads,
 // columns with a tail after the last vector block, and x not vector-aligned.
 TEST_P(MatMulTest, GemvLongRowsUnalignedX) {
   ThreadPool pool(2);
   for (DType dtype : {DType::kBF16, DType::kF16}) {
     for (int64_t in : {1000, 2048}) {
-      const int64_t out = 67;
-      const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in));
       const auto x_buffer = RandomFloats(in + 1, 7, -2, 2);
-      const std::vector<float> x(x_buffer.begin() + 1, x_buffer.end());
-      const auto bound = AbsDotSums(w, x, 1);
-      for (bool accumulate : {false, true}) {
-        std::vector<float> got = RandomFloats(out, 8), want = got;
-        MatMulArgs args{.x = x_buffer.data() + 1,
-                        .n = 1,
-                        .x_stride = in,
-                        .y = got.data(),
-                        .y_stride = out,
-                        .scale = 1.5f,
-                        .accumulate = accumulate};
-        MatMul(w.view(), args, &pool);
-        args.y = want.data();
-        MatMulReference(w.view(), args);
-        for (int64_t o = 0; o < out; ++o) {
-          ASSERT_NEAR(got[o], want[o], 1.5f * MatMulTolerance(in, bound[o]))
-              << DTypeName(dtype) << " in=" << in << " row " << o;
-        }
-      }
+      ExpectGemvMatchesReference(dtype, 67, in, x_buffer.data() + 1, 1.5f, 1.5f, &pool);
     }
   }
 }
@@ -141,27 +146,8 @@ TEST_P(MatMulTest, GemvShortRows) {
   ThreadPool pool(2);
   for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
     for (int64_t in : {16, 32, 64, 128, 256}) {
-      const int64_t out = 517;
-      const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in + 3));
       const auto x = RandomFloats(in, 11, -2, 2);
-      const auto bound = AbsDotSums(w, x, 1);
-      for (bool accumulate : {false, true}) {
-        std::vector<float> got = RandomFloats(out, 12), want = got;
-        MatMulArgs args{.x = x.data(),
-                        .n = 1,
-                        .x_stride = in,
-                        .y = got.data(),
-                        .y_stride = out,
-                        .scale = 0.5f,
-                        .accumulate = accumulate};
-        MatMul(w.view(), args, &pool);
-        args.y = want.data();
-        MatMulReference(w.view(), args);
-        for (int64_t o = 0; o < out; ++o) {
-          ASSERT_NEAR(got[o], want[o], MatMulTolerance(in, bound[o]))
-              << DTypeName(dtype) << " in=" << in << " row " << o;
-        }
-      }
+      ExpectGemvMatchesReference(dtype, 517, in, x.data(), 0.5f, 1.0f, &pool);
     }
   }
 }
