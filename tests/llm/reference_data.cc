@@ -36,16 +36,17 @@ std::vector<int32_t> ParseIds(const std::string& text) {
 namespace {
 
 // Runs `command` (with {0} standing for a fresh directory) once per build
-// tree: the result lands in `name` under the working directory, built in a
-// private directory and renamed into place so that concurrent test processes
-// never see a half-written one.
+// tree: the result lands in `name` under the build tree's tests directory
+// (wherever the test binary is run from, so nothing lands in the source
+// tree), built in a private directory and renamed into place so that
+// concurrent test processes never see a half-written one.
 std::string GenerateOnce(const std::string& name, const std::string& needed,
                          const std::string& command) {
   if (!fs::exists(needed)) {
     ADD_FAILURE() << needed << " is missing: run scripts/setup.sh";
     return std::string();
   }
-  std::string target = fs::absolute(name).string();
+  std::string target = (fs::path(LORASHARE_TEST_DATA_DIR) / name).string();
   if (fs::exists(target + "/done")) return target;
   std::string temp = fmt::format("{}.tmp{}", target, getpid());
   fs::create_directories(temp);
