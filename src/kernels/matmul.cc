@@ -9,10 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <thread>
-#include <type_traits>
 #include <vector>
-
-#include "kernels/scratch.h"
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul.cc"
@@ -37,17 +34,10 @@ constexpr int64_t kGemmRows = 4;
 constexpr int64_t kGemmRows = 2;
 #endif
 
-// A GEMV tile prefetches the rows of the tile after it, but at least this far
-// ahead: a tile of short rows (a rank-64 LoRA B is 256 bytes a row in f32) is
-// consumed long before memory answers a prefetch issued one tile ahead.
+// A GEMV prefetches the next row at the position it reads, but at least
+// this far ahead: a short row (a rank-64 LoRA B is 256 bytes a row in f32)
+// is consumed long before memory answers a prefetch issued one row ahead.
 constexpr int64_t kMinPrefetchBytes = 4096;
-
-// Elements from a weight to the one a GEMV tile of `rows` rows prefetches.
-template <typename T>
-HWY_INLINE int64_t PrefetchAhead(size_t rows, int64_t in) {
-  return std::max(static_cast<int64_t>(rows) * in,
-                  kMinPrefetchBytes / static_cast<int64_t>(sizeof(T)));
-}
 
 // Stores one output: y = scale * sum, or y += scale * sum when accumulating.
 HWY_INLINE void Output(const MatMulArgs& a, int64_t token, int64_t row, float sum) {
@@ -77,17 +67,10 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
     for (size_t t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
   }
   const T* wr = w + row * in;
-  const int64_t ahead = PrefetchAhead<T>(kRows, in);
   int64_t i = 0;
   for (; i + static_cast<int64_t>(lanes) <= in; i += lanes) {
     VF xv[kTokens];
     for (size_t t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, x + t * a.x_stride + i);
-    // GEMV: fetch the next tile's rows at the rate this one is consumed; the
-    // hardware prefetchers stop at page boundaries and ramp up too late on
-    // kRows interleaved streams (same scheme as the quantized GEMV).
-    if constexpr (kTokens == 1) {
-      for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(wr + r * in + i + ahead);
-    }
     for (size_t r = 0; r < kRows; ++r) {
       const VF wv = LoadF32(df, wr + r * in + i);
       for (size_t t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(wv, xv[t], acc[r][t]);
@@ -101,80 +84,41 @@ HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, i
   }
 }
 
-#if HWY_TARGET != HWY_SCALAR
-// bf16 GEMV without conversion shuffles. A u32 lane of the weights holds two
-// adjacent columns (little-endian: the even one in the low half) and a bf16
-// is the upper half of its f32, so the even column is the lane shifted left
-// by 16 and the odd one the lane with its low half cleared; x is split into
-// even and odd columns once per call (per thread) to match. The products are those of
-// LoadF32's PromoteTo (f32 accumulation, in another order) for half the
-// instructions per weight. Standalone, at quiet moments of a 2-core Zen 5,
-// the 1B-shaped decode stack streamed at ~53 GB/s with PromoteTo, ~56-62
-// with this loop, ~65 as a plain read. AVX-512 BF16's vdpbf16ps was about
-// as fast again but needs x rounded to bf16, which moved the runtime's
-// bf16 logits beyond the 1e-3 of its float64-reference tests.
+// GEMV reads one weight row at a time, so each thread reads a single
+// sequential stream, with kGemvUnroll accumulators to cover the FMA latency.
+// Tiles of four rows sharing each x load (as the GEMM does) made four
+// interleaved streams per thread, and the 1B-shaped bf16 and f32 decode ran
+// 11-12% slower (alternating blocks in one process); kernels_bench
+// LargeGemvVsRead went from 0.85-0.91 of the read rate to 0.93-1.03.
+constexpr size_t kGemvUnroll = 4;
 
-// x[0, blocks * 2 * lanes) as per-block [even columns][odd columns], in this
-// thread's scratch, vector-aligned: a load that splits a cache line costs
-// two, which at this rate shows in the stream bandwidth.
-const float* DeinterleaveX(const float* x, int64_t blocks) {
+template <typename T>
+HWY_NOINLINE void GemvRow(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, int64_t row) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  thread_local Scratch scratch;
-  const int64_t size = blocks * 2 * lanes;
-  float* xd = scratch.Get<float>(static_cast<size_t>(size));
-  for (int64_t b = 0; b < size; b += 2 * lanes) {
-    const VF lo = hn::LoadU(df, x + b), hi = hn::LoadU(df, x + b + lanes);
-    hn::Store(hn::ConcatEven(df, hi, lo), df, xd + b);
-    hn::Store(hn::ConcatOdd(df, hi, lo), df, xd + b + lanes);
-  }
-  return xd;
-}
-
-// kRows rows of y = W x for bf16 W; xd from DeinterleaveX. Not inlined, and
-// one accumulator per row (even and odd products chained): inlined, or with
-// two accumulators per row, GCC 12 reloaded row pointers or stored the
-// accumulators to the stack in every iteration of the inner loop.
-template <size_t kRows>
-HWY_NOINLINE void GemvBF16Tile(const hwy::bfloat16_t* HWY_RESTRICT w, int64_t in,
-                               const float* HWY_RESTRICT xd, const MatMulArgs& a, int64_t row) {
-  const DF df;
-  const hn::RebindToUnsigned<DF> du;
-  const hn::Repartition<hwy::bfloat16_t, DF> dbf;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  const auto high_half = hn::Set(du, 0xFFFF0000u);
-  const hwy::bfloat16_t* rows[kRows];
-  VF acc[kRows];
-  for (size_t r = 0; r < kRows; ++r) {
-    rows[r] = w + (row + static_cast<int64_t>(r)) * in;
-    acc[r] = hn::Zero(df);
-  }
-  // The next tile's rows at the rate this one is consumed: see Tile.
-  const int64_t ahead = PrefetchAhead<hwy::bfloat16_t>(kRows, in);
+  const float* HWY_RESTRICT x = a.x;
+  const T* HWY_RESTRICT wr = w + row * in;
+  VF acc[kGemvUnroll];
+  for (VF& v : acc) v = hn::Zero(df);
+  // Rows are contiguous, so this fetches the next row at the rate this one
+  // is consumed: the hardware prefetchers stop at page boundaries.
+  const int64_t ahead = std::max(in, kMinPrefetchBytes / static_cast<int64_t>(sizeof(T)));
+  constexpr int64_t kLine = 64 / sizeof(T);
+  const int64_t step = static_cast<int64_t>(kGemvUnroll) * lanes;
   int64_t i = 0;
-  for (; i + 2 * lanes <= in; i += 2 * lanes) {
-    const VF x_even = hn::Load(df, xd + i), x_odd = hn::Load(df, xd + i + lanes);
-    for (size_t r = 0; r < kRows; ++r) hwy::Prefetch(rows[r] + ahead + i);
-    for (size_t r = 0; r < kRows; ++r) {
-      const auto pairs = hn::BitCast(du, hn::LoadU(dbf, rows[r] + i));
-      acc[r] = hn::MulAdd(hn::BitCast(df, hn::ShiftLeft<16>(pairs)), x_even, acc[r]);
-      acc[r] = hn::MulAdd(hn::BitCast(df, hn::And(pairs, high_half)), x_odd, acc[r]);
+  for (; i + step <= in; i += step) {
+    for (int64_t b = 0; b < step; b += kLine) hwy::Prefetch(wr + ahead + i + b);
+    for (size_t u = 0; u < kGemvUnroll; ++u) {
+      const int64_t j = i + static_cast<int64_t>(u) * lanes;
+      acc[u] = hn::MulAdd(LoadF32(df, wr + j), hn::LoadU(df, x + j), acc[u]);
     }
   }
-  for (size_t r = 0; r < kRows; ++r) {
-    const float sum = SumLanes(df, acc[r]) + TailDot(rows[r], a.x, i, in);
-    Output(a, 0, row + r, sum);
+  for (; i + lanes <= in; i += lanes) {
+    acc[0] = hn::MulAdd(LoadF32(df, wr + i), hn::LoadU(df, x + i), acc[0]);
   }
+  for (size_t u = 1; u < kGemvUnroll; ++u) acc[0] = hn::Add(acc[0], acc[u]);
+  Output(a, 0, row, SumLanes(df, acc[0]) + TailDot(wr, x, i, in));
 }
-
-void GemvBF16(const hwy::bfloat16_t* w, int64_t in, const MatMulArgs& a, int64_t row_begin,
-              int64_t row_end) {
-  const float* xd = DeinterleaveX(a.x, in / (2 * static_cast<int64_t>(hn::Lanes(DF()))));
-  int64_t r = row_begin;
-  for (; r + 4 <= row_end; r += 4) GemvBF16Tile<4>(w, in, xd, a, r);
-  for (; r < row_end; ++r) GemvBF16Tile<1>(w, in, xd, a, r);
-}
-#endif  // HWY_TARGET != HWY_SCALAR
 
 template <size_t kRows, typename T>
 HWY_INLINE void RowTile(const T* w, int64_t in, const MatMulArgs& a, int64_t row, int64_t begin,
@@ -198,15 +142,8 @@ HWY_INLINE void RowTile(const T* w, int64_t in, const MatMulArgs& a, int64_t row
 
 template <typename T>
 void MatMulRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
-  if (a.n == 1) {  // GEMV: four rows at a time for independent accumulators
-#if HWY_TARGET != HWY_SCALAR
-    if constexpr (std::is_same_v<T, hwy::bfloat16_t>) {
-      return GemvBF16(w, in, a, row_begin, row_end);
-    }
-#endif
-    int64_t r = row_begin;
-    for (; r + 4 <= row_end; r += 4) Tile<4, 1>(w, in, a, r, 0);
-    for (; r < row_end; ++r) Tile<1, 1>(w, in, a, r, 0);
+  if (a.n == 1) {
+    for (int64_t r = row_begin; r < row_end; ++r) GemvRow(w, in, a, r);
     return;
   }
   for (int64_t tb = 0; tb < a.n; tb += kTokenBlock) {
