@@ -219,17 +219,17 @@ void StoreElement(float value, DType dtype, void* cache, int64_t index) {
   }
 }
 
-}  // namespace
-
-void StoreKeys(const float* src, const AttentionArgs& args, void* k_cache) {
+// StoreKeys / StoreValues for kv heads [first, last).
+void StoreKeyHeads(const float* src, const AttentionArgs& args, void* k_cache, int64_t first,
+                   int64_t last) {
   const int64_t hd = args.head_dim;
   const size_t block_bytes = hd * kKeyBlock * DTypeSize(args.kv_dtype);
   for (int64_t t = 0; t < args.n; ++t) {
     const int64_t position = args.start_position + t;
-    for (int64_t h = 0; h < args.n_kv_heads; ++h) {
+    for (int64_t h = first; h < last; ++h) {
       if (position % kKeyBlock == 0) {
-        const int64_t first = KeyIndex(args, h, 0, position);
-        std::memset(static_cast<uint8_t*>(k_cache) + first * DTypeSize(args.kv_dtype), 0,
+        const int64_t block = KeyIndex(args, h, 0, position);
+        std::memset(static_cast<uint8_t*>(k_cache) + block * DTypeSize(args.kv_dtype), 0,
                     block_bytes);
       }
       const float* row = src + (t * args.n_kv_heads + h) * hd;
@@ -240,11 +240,12 @@ void StoreKeys(const float* src, const AttentionArgs& args, void* k_cache) {
   }
 }
 
-void StoreValues(const float* src, const AttentionArgs& args, void* v_cache) {
+void StoreValueHeads(const float* src, const AttentionArgs& args, void* v_cache, int64_t first,
+                     int64_t last) {
   const int64_t hd = args.head_dim;
   const size_t element = DTypeSize(args.kv_dtype);
   for (int64_t t = 0; t < args.n; ++t) {
-    for (int64_t h = 0; h < args.n_kv_heads; ++h) {
+    for (int64_t h = first; h < last; ++h) {
       const float* row = src + (t * args.n_kv_heads + h) * hd;
       uint8_t* to = static_cast<uint8_t*>(v_cache) +
                     ValueIndex(args, h, 0, args.start_position + t) * element;
@@ -255,6 +256,32 @@ void StoreValues(const float* src, const AttentionArgs& args, void* v_cache) {
       }
     }
   }
+}
+
+}  // namespace
+
+void StoreKeys(const float* src, const AttentionArgs& args, void* k_cache) {
+  StoreKeyHeads(src, args, k_cache, 0, args.n_kv_heads);
+}
+
+void StoreValues(const float* src, const AttentionArgs& args, void* v_cache) {
+  StoreValueHeads(src, args, v_cache, 0, args.n_kv_heads);
+}
+
+void AppendAndAttend(const NewKeysValues& kv, const AttentionArgs& args, ThreadPool* pool) {
+  const auto store = [&](int64_t first, int64_t last) {
+    StoreKeyHeads(kv.keys, args, kv.k_cache, first, last);
+    StoreValueHeads(kv.values, args, kv.v_cache, first, last);
+  };
+  if (args.n > 1) {
+    ParallelFor(pool, args.n_kv_heads, store);
+    return Attention(args, pool);
+  }
+  const int64_t group = args.n_heads / args.n_kv_heads;
+  ParallelFor(pool, args.n_kv_heads, [&](int64_t first, int64_t last) {
+    store(first, last);
+    HWY_DYNAMIC_DISPATCH(AttentionTarget)(args, first * group, last * group);
+  });
 }
 
 namespace {

@@ -63,6 +63,25 @@ inline int64_t KeyIndex(const AttentionArgs& a, int64_t kv_head, int64_t element
 void Attention(const AttentionArgs& args, ThreadPool* pool);
 void AttentionReference(const AttentionArgs& args);
 
+// The new tokens' keys and values, each [n, n_kv_heads * head_dim] f32, and
+// the caches they go to.
+struct NewKeysValues {
+  const float* keys = nullptr;
+  const float* values = nullptr;
+  void* k_cache = nullptr;
+  void* v_cache = nullptr;
+};
+
+// StoreKeys and StoreValues of `kv`, then Attention. For one token (decode)
+// both run in one parallel pass, a kv head at a time: its keys and values
+// written, then its query heads. The writes miss the cache (a new position's
+// keys touch a line per element), and this way both threads wait on their
+// own kv heads' misses at once rather than the caller on all of them alone
+// before the pass; the pass then reads lines its own thread just wrote. For
+// several tokens, the stores are one pass over kv heads and attention
+// another, as a token's query reads the keys of the tokens before it.
+void AppendAndAttend(const NewKeysValues& kv, const AttentionArgs& args, ThreadPool* pool);
+
 // Write the keys or values of tokens [start_position, start_position + n) of
 // `args` from src ([n, n_kv_heads * head_dim] f32) into that cache, as
 // kv_dtype (f16: rounded to nearest even). StoreKeys zeroes a key block when

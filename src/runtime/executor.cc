@@ -185,9 +185,11 @@ void Executor::RunAttention(const InstructionSpec& ins, int32_t cache) {
                            .n_kv_heads = ins.int_args[2],
                            .head_dim = ins.int_args[3],
                            .capacity = buffers_.kv_capacity};
-  StoreKeys(Value(ins.inputs[1]), args, buffers_.k_cache[cache].get());
-  StoreValues(Value(ins.inputs[2]), args, buffers_.v_cache[cache].get());
-  Attention(args, model_.pool());
+  AppendAndAttend({.keys = Value(ins.inputs[1]),
+                   .values = Value(ins.inputs[2]),
+                   .k_cache = buffers_.k_cache[cache].get(),
+                   .v_cache = buffers_.v_cache[cache].get()},
+                  args, model_.pool());
 }
 
 }  // namespace lorashare

@@ -3,6 +3,7 @@
 // reference and against the f32 cache, f16 cache stores, and LoRA with the A
 // products of a group computed in one pass against each member's own
 // reference.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -106,6 +107,51 @@ TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
   Attention(args, &pool);
   ExpectClose(got, f32, 1e-2f, 1e-2f, "f16 cache vs f32 cache");
   EXPECT_NE(got, f32);
+}
+
+// AppendAndAttend for one token (stores and attention in one pass, a kv head
+// at a time) and for several (a store pass, then attention), over caches that
+// already hold earlier positions: the caches end byte for byte as
+// StoreKeys/StoreValues leave them, and the output matches the reference over
+// those caches. Five kv heads over two threads, so each thread stores heads
+// the other's query heads never read.
+TEST_P(KvLoraKernelTest, AppendAndAttendStoresThenAttends) {
+  ThreadPool pool(2);
+  const int64_t heads = 10, kv_heads = 5, head_dim = 24, start = 70;
+  for (const DType dtype : {DType::kF32, DType::kF16}) {
+    for (const int64_t n : {int64_t{1}, int64_t{4}}) {
+      const int64_t rows = start + n, kv_width = kv_heads * head_dim;
+      const auto q = RandomFloats(n * heads * head_dim, 11, -2, 2);
+      const auto k = RandomFloats(rows * kv_width, 12, -2, 2);
+      const auto v = RandomFloats(rows * kv_width, 13);
+      AttentionArgs args{.q = q.data(),
+                         .kv_dtype = dtype,
+                         .n_heads = heads,
+                         .n_kv_heads = kv_heads,
+                         .head_dim = head_dim,
+                         .capacity = KvCacheCapacity(rows)};
+      // Positions [0, start) already cached; the new tokens' rows follow.
+      auto k_got = FilledCache(k, args, start, true), v_got = FilledCache(v, args, start, false);
+      auto k_want = FilledCache(k, args, rows, true), v_want = FilledCache(v, args, rows, false);
+      args.n = n;
+      args.start_position = start;
+      args.k_cache = k_got.data();
+      args.v_cache = v_got.data();
+      std::vector<float> got(n * heads * head_dim), want(got.size());
+      args.out = got.data();
+      AppendAndAttend({.keys = k.data() + start * kv_width,
+                       .values = v.data() + start * kv_width,
+                       .k_cache = k_got.data(),
+                       .v_cache = v_got.data()},
+                      args, &pool);
+      const std::string what = fmt::format("{} tokens, {}", n, DTypeName(dtype));
+      EXPECT_EQ(k_got, k_want) << what << ": keys";
+      EXPECT_EQ(v_got, v_want) << what << ": values";
+      args.out = want.data();
+      AttentionReference(args);
+      ExpectClose(got, want, 1e-4f, 1e-5f, what);
+    }
+  }
 }
 
 // Stored matrix of `dtype` with values exactly representable in it.
