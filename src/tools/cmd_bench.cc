@@ -31,12 +31,12 @@
 //                               weights mapped so stream without TLB misses
 //   "weight_bytes_per_token":   weight bytes one decode step reads
 //                               (DecodeWeightBytes, tools/bench_support.h)
-//   "stream_gb_s":              read bandwidth (base/memory_bandwidth.h): best of 3
-//                               passes over 1 GiB with
-//                               the same threads, measured in a child process
-//                               right after each repeat (the buffer never counts
-//                               in this process's memory); the median of those
-//                               (null with --no-bandwidth)
+//   "stream_gb_s":              read bandwidth (base/memory_bandwidth.h): best
+//                               of 3 passes over 1 GiB with the same threads,
+//                               measured in a child process right after each
+//                               repeat (the buffer never counts in this
+//                               process's memory); the median of those (null
+//                               with --no-bandwidth)
 //   "achieved_gb_s":            weight_bytes_per_token * decode_tok_s.mean / 1e9, times N
 //                               with --processes N (each decodes at once, reading
 //                               the shared weights from memory for itself)

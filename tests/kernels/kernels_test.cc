@@ -128,8 +128,9 @@ void ExpectGemvMatchesReference(DType dtype, int64_t out, int64_t in, const floa
   }
 }
 
-// Decode-sized GEMV: many 4-row tiles plus a remainder split across threads,
-// columns with a tail after the last vector block, and x not vector-aligned.
+// Decode-sized GEMV: an odd number of rows split across threads, columns
+// with a tail after the last unrolled and the last single vector, and x not
+// vector-aligned.
 TEST_P(MatMulTest, GemvLongRowsUnalignedX) {
   ThreadPool pool(2);
   for (DType dtype : {DType::kBF16, DType::kF16}) {
