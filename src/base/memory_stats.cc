@@ -1,5 +1,6 @@
 #include "base/memory_stats.h"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -50,7 +51,63 @@ Result<std::optional<uint64_t>> ParseOptionalKilobytes(std::string_view text,
   return std::optional<uint64_t>(bytes);
 }
 
+// AnonHugePages + ShmemPmdMapped + FilePmdMapped of one smaps block or rollup.
+Result<uint64_t> HugePageMappedBytes(std::string_view text, std::string_view source) {
+  uint64_t total = 0;
+  for (std::string_view field : {"AnonHugePages", "ShmemPmdMapped", "FilePmdMapped"}) {
+    LS_ASSIGN_OR_RETURN(std::optional<uint64_t> bytes, ParseOptionalKilobytes(text, field, source));
+    total += bytes.value_or(0);
+  }
+  return total;
+}
+
+// A smaps block's first line, "<start>-<end> <perms> ...", as [start, end);
+// nullopt for any other line.
+std::optional<std::pair<uintptr_t, uintptr_t>> MappingRange(std::string_view line) {
+  const std::string_view range = line.substr(0, line.find(' '));
+  const size_t dash = range.find('-');
+  if (dash == std::string_view::npos || range.size() == line.size()) return std::nullopt;
+  uintptr_t start = 0, end = 0;
+  const char* middle = range.data() + dash;
+  const char* last = range.data() + range.size();
+  auto [start_end, start_ec] = std::from_chars(range.data(), middle, start, 16);
+  auto [end_end, end_ec] = std::from_chars(middle + 1, last, end, 16);
+  if (start_ec != std::errc() || start_end != middle || end_ec != std::errc() || end_end != last) {
+    return std::nullopt;
+  }
+  return std::make_pair(start, end);
+}
+
 }  // namespace
+
+Result<MappingPages> ParseSmapsMappingAt(std::string_view text, uintptr_t address,
+                                         std::string_view source) {
+  size_t block_begin = std::string_view::npos;  // the matching block's fields
+  size_t offset = 0;
+  while (offset < text.size()) {
+    const size_t newline = text.find('\n', offset);
+    const size_t line_end = newline == std::string_view::npos ? text.size() : newline;
+    const auto range = MappingRange(text.substr(offset, line_end - offset));
+    if (range && block_begin != std::string_view::npos) break;  // the block ends here
+    if (range && range->first <= address && address < range->second) block_begin = line_end;
+    offset = line_end + 1;
+  }
+  if (block_begin == std::string_view::npos) {
+    return MakeError(ErrorCode::kNotFound, "{}: no mapping holds address {:#x}", source, address);
+  }
+  const std::string_view block =
+      text.substr(block_begin, std::min(offset, text.size()) - block_begin);
+  MappingPages pages;
+  LS_ASSIGN_OR_RETURN(pages.rss_bytes, ParseProcKilobytes(block, "Rss", source));
+  LS_ASSIGN_OR_RETURN(pages.huge_page_mapped_bytes, HugePageMappedBytes(block, source));
+  return pages;
+}
+
+Result<MappingPages> ReadMappingPages(const void* address) {
+  const std::string path = ProcPath(0, "smaps");
+  LS_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
+  return ParseSmapsMappingAt(text, reinterpret_cast<uintptr_t>(address), path);
+}
 
 Result<uint64_t> ParseProcKilobytes(std::string_view text, std::string_view field,
                                     std::string_view source) {
@@ -80,10 +137,7 @@ Result<SmapsRollup> ParseSmapsRollup(std::string_view text, std::string_view sou
   LS_ASSIGN_OR_RETURN(rollup.pss_bytes, ParseProcKilobytes(text, "Pss", source));
   LS_ASSIGN_OR_RETURN(rollup.pss_anon_bytes, ParseOptionalKilobytes(text, "Pss_Anon", source));
   LS_ASSIGN_OR_RETURN(rollup.pss_file_bytes, ParseOptionalKilobytes(text, "Pss_File", source));
-  for (std::string_view field : {"AnonHugePages", "ShmemPmdMapped", "FilePmdMapped"}) {
-    LS_ASSIGN_OR_RETURN(std::optional<uint64_t> bytes, ParseOptionalKilobytes(text, field, source));
-    rollup.huge_page_mapped_bytes += bytes.value_or(0);
-  }
+  LS_ASSIGN_OR_RETURN(rollup.huge_page_mapped_bytes, HugePageMappedBytes(text, source));
   return rollup;
 }
 

@@ -42,6 +42,21 @@ struct SmapsRollup {
   uint64_t huge_page_mapped_bytes = 0;
 };
 
+// One mapping of a process (a block of /proc/<pid>/smaps).
+struct MappingPages {
+  uint64_t rss_bytes = 0;
+  uint64_t huge_page_mapped_bytes = 0;  // as in SmapsRollup
+};
+
+// Parses the text of a smaps file and returns the mapping that holds
+// `address`: kNotFound where none does, kCorrupt (naming `source` and the
+// field) where that mapping's block is malformed.
+Result<MappingPages> ParseSmapsMappingAt(std::string_view text, uintptr_t address,
+                                         std::string_view source);
+
+// The mapping of this process that holds `address` (/proc/self/smaps).
+Result<MappingPages> ReadMappingPages(const void* address);
+
 // Parses the text of a smaps_rollup file; `source` names it in errors.
 Result<SmapsRollup> ParseSmapsRollup(std::string_view text, std::string_view source);
 

@@ -16,5 +16,6 @@ void RegisterTokenize(CLI::App& app, int* exit_code);
 void RegisterDetokenize(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterQuality(CLI::App& app, int* exit_code);
+void RegisterCache(CLI::App& app, int* exit_code);
 
 }  // namespace lorashare::tools

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   lorashare::tools::RegisterDetokenize(app, &exit_code);
   lorashare::tools::RegisterBench(app, &exit_code);
   lorashare::tools::RegisterQuality(app, &exit_code);
+  lorashare::tools::RegisterCache(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

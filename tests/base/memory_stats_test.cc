@@ -1,6 +1,7 @@
 #include "base/memory_stats.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -132,6 +133,66 @@ TEST(ParseSmapsRollup, MissingOrMalformedFieldsAreErrors) {
   ASSERT_FALSE(malformed.ok());
   EXPECT_EQ(malformed.error().code(), ErrorCode::kCorrupt);
   EXPECT_NE(malformed.error().message().find("Pss_File"), std::string::npos);
+}
+
+// Two blocks of a real /proc/<pid>/smaps (Linux 6.1), the first a weights
+// file mapped by 2 MiB entries.
+constexpr const char* kSmaps =
+    "7f5a00000000-7f5a30600000 r--s 00000000 fe:01 1311       /models/q5/g32.ptd\n"
+    "Size:             792576 kB\n"
+    "Rss:              792576 kB\n"
+    "Pss:              792576 kB\n"
+    "AnonHugePages:         0 kB\n"
+    "ShmemPmdMapped:        0 kB\n"
+    "FilePmdMapped:    790528 kB\n"
+    "VmFlags: rd sh mr mw me ms hg\n"
+    "7f5a30600000-7f5a30800000 rw-p 00000000 00:00 0 \n"
+    "Size:               2048 kB\n"
+    "Rss:                  12 kB\n"
+    "AnonHugePages:         0 kB\n"
+    "VmFlags: rd wr mr mw me ac\n";
+
+TEST(ParseSmapsMappingAt, FindsTheMappingHoldingTheAddress) {
+  auto weights = ParseSmapsMappingAt(kSmaps, 0x7f5a12345678, "smaps");
+  ASSERT_TRUE(weights.ok()) << weights.error().message();
+  EXPECT_EQ(weights->rss_bytes, 792576ull * 1024);
+  EXPECT_EQ(weights->huge_page_mapped_bytes, 790528ull * 1024);
+  // The last byte of a mapping is in it; its end is the next one's start.
+  auto anon = ParseSmapsMappingAt(kSmaps, 0x7f5a30600000, "smaps");
+  ASSERT_TRUE(anon.ok()) << anon.error().message();
+  EXPECT_EQ(anon->rss_bytes, 12u * 1024);
+  EXPECT_EQ(anon->huge_page_mapped_bytes, 0u);
+  auto last = ParseSmapsMappingAt(kSmaps, 0x7f5a305fffff, "smaps");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->rss_bytes, weights->rss_bytes);
+}
+
+TEST(ParseSmapsMappingAt, UnmappedAddressOrBadBlockIsAnError) {
+  auto none = ParseSmapsMappingAt(kSmaps, 0x1000, "/proc/self/smaps");
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(none.error().message().find("/proc/self/smaps: no mapping holds address 0x1000"),
+            std::string::npos);
+  auto malformed = ParseSmapsMappingAt("1000-2000 r--p 0 00:00 0\nRss: lots\n", 0x1800, "smaps");
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(malformed.error().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(malformed.error().message().find("Rss"), std::string::npos);
+  EXPECT_FALSE(ParseSmapsMappingAt("", 0x1800, "smaps").ok());
+  EXPECT_FALSE(ParseSmapsMappingAt("1000-zz r--p\nRss: 4 kB\n", 0x1800, "smaps").ok());
+}
+
+TEST(ReadMappingPages, SeesTouchedPagesOfItsOwnMapping) {
+  constexpr size_t kSize = 8 * kMiB;
+  void* p = ::mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  std::memset(p, 1, kSize / 2);
+  auto pages = ReadMappingPages(static_cast<char*>(p) + kSize / 4);
+  ASSERT_TRUE(pages.ok()) << pages.error().message();
+  // Neighbouring anonymous mappings may merge with this one: at least what
+  // was touched is resident.
+  EXPECT_GE(pages->rss_bytes, kSize / 2);
+  EXPECT_LE(pages->huge_page_mapped_bytes, pages->rss_bytes);
+  ::munmap(p, kSize);
 }
 
 // Pages a forked child shares with its parent count half to each in PSS and

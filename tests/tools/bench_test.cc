@@ -359,4 +359,20 @@ TEST_F(BenchTest, BadFilesAreDataErrors) {
               1, "absent.ptd");
 }
 
+// `lorashare cache` reports each data file and caches it again; the file
+// still serves the program afterwards.
+TEST_F(BenchTest, CacheReportsAndRecachesDataFiles) {
+  CommandResult check = Lorashare({"cache", "--check", Path("f.ptd"), Path("q.ptd")});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.out.find(Path("f.ptd") + ": "), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find(Path("q.ptd") + ": "), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("mapped by 2 MiB pages"), std::string::npos) << check.out;
+  CommandResult recache = Lorashare({"cache", Path("f.ptd")});
+  ASSERT_EQ(recache.exit_code, 0) << recache.err;
+  EXPECT_NE(recache.out.find("; now "), std::string::npos) << recache.out;
+  ParseJson(Bench("base.pte", {"--json", "--repeat", "1", "--warmup", "0", "--no-bandwidth"}));
+  ExpectError(Lorashare({"cache", Path("f.ptd"), Path("absent.ptd")}), 1, "absent.ptd");
+  ExpectError(Lorashare({"cache"}), 2, "files");
+}
+
 }  // namespace
