@@ -5,6 +5,8 @@
 namespace lorashare {
 namespace {
 
+constexpr int64_t kMaxPackedDim = int64_t{1} << 31;
+
 uint64_t AlignSection(uint64_t offset) {
   return (offset + kPackedSectionAlignment - 1) / kPackedSectionAlignment * kPackedSectionAlignment;
 }
@@ -16,6 +18,13 @@ Result<PackedGeometry> PackedGeometryFor(WeightLayout layout, int64_t rows, int6
   if (rows <= 0 || cols <= 0) {
     return MakeError(ErrorCode::kInvalidArgument, "packed matrix shape [{}, {}] is not positive",
                      rows, cols);
+  }
+  // Keeps the padding and every byte count below in range (rows * row bytes
+  // < 2^63): a file's shape must not wrap into a small size.
+  if (rows > kMaxPackedDim || cols > kMaxPackedDim) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "packed matrix shape [{}, {}] exceeds {} rows or columns", rows, cols,
+                     kMaxPackedDim);
   }
   PackedGeometry g;
   g.layout = layout;

@@ -148,6 +148,17 @@ TEST(PackMatrixTest, RejectsBadGeometry) {
   const float w[4] = {1, 2, 3, 4};
   EXPECT_FALSE(PackMatrix(w, 2, 2, WeightLayout::kQ4Group, 48).ok());
   EXPECT_FALSE(PackMatrix(w, 0, 2, WeightLayout::kQ8Row, 0).ok());
+  // Shapes whose padding or byte counts would overflow (a corrupt file's).
+  for (const auto& [rows, cols] : {std::pair<int64_t, int64_t>{INT64_MAX, 2},
+                                   {2, INT64_MAX},
+                                   {int64_t{1} << 32, int64_t{1} << 32}}) {
+    for (WeightLayout layout : {WeightLayout::kQ8Row, WeightLayout::kQ4Group}) {
+      auto g = PackedGeometryFor(layout, rows, cols, 32);
+      ASSERT_FALSE(g.ok()) << rows << "x" << cols;
+      EXPECT_NE(g.error().message().find("exceeds"), std::string::npos) << g.error().message();
+    }
+  }
+  EXPECT_TRUE(PackedGeometryFor(WeightLayout::kQ4Group, int64_t{1} << 31, 64, 32).ok());
 }
 
 // sum_c |scale * sx * w_deq[c] * xq[c]| per output: the quantized kernels sum
