@@ -21,95 +21,141 @@ namespace lorashare {
 namespace HWY_NAMESPACE {
 namespace {
 
-// Scores of positions [j0, j0 + V * lanes) of one kv head's keys (blocked
-// and transposed, see KeyIndex): each vector of scores accumulates over i by
-// broadcasting q[i], with no horizontal sums, in V independent FMA chains.
-// A vector of positions never straddles a block (kKeyBlock is a multiple of
-// any f32 vector's lanes, up to 2048-bit vectors), so vector v reads from its
-// own block's rows.
-template <size_t V, typename T>
-HWY_INLINE void ScoreTile(const float* HWY_RESTRICT q, const T* HWY_RESTRICT keys, int64_t hd,
-                          int64_t j0, float scale, float* HWY_RESTRICT scores) {
+// Query heads that share a kv head are computed together, up to kMaxHeads at
+// a time: each key and value vector is loaded (and widened from f16) once
+// for all of them.
+constexpr size_t kMaxHeads = 4;
+
+// Scores of H query heads against positions [j0, j0 + V * lanes) of one kv
+// head's keys (blocked and transposed, see KeyIndex): each vector of scores
+// accumulates over i by broadcasting q[i], with no horizontal sums, in H * V
+// independent FMA chains. A vector of positions never straddles a block
+// (kKeyBlock is a multiple of any f32 vector's lanes, up to 2048-bit
+// vectors), so vector v reads from its own block's rows.
+template <size_t H, size_t V, typename T>
+HWY_INLINE void ScoreTile(const float* const* HWY_RESTRICT q, const T* HWY_RESTRICT keys,
+                          int64_t hd, int64_t j0, float scale, float* const* HWY_RESTRICT scores) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const T* rows[V];
-  VF acc[V];
+  VF acc[H][V];
   for (size_t v = 0; v < V; ++v) {
     const int64_t j = j0 + static_cast<int64_t>(v) * lanes;
     rows[v] = keys + (j / kKeyBlock) * hd * kKeyBlock + j % kKeyBlock;
-    acc[v] = hn::Zero(df);
+    for (size_t h = 0; h < H; ++h) acc[h][v] = hn::Zero(df);
   }
   for (int64_t i = 0; i < hd; ++i) {
-    const VF qi = hn::Set(df, q[i]);
-    for (size_t v = 0; v < V; ++v) {
-      acc[v] = hn::MulAdd(qi, LoadF32(df, rows[v] + i * kKeyBlock), acc[v]);
+    VF key[V];
+    for (size_t v = 0; v < V; ++v) key[v] = LoadF32(df, rows[v] + i * kKeyBlock);
+    for (size_t h = 0; h < H; ++h) {
+      const VF qi = hn::Set(df, q[h][i]);
+      for (size_t v = 0; v < V; ++v) acc[h][v] = hn::MulAdd(qi, key[v], acc[h][v]);
     }
   }
   const VF vscale = hn::Set(df, scale);
-  for (size_t v = 0; v < V; ++v) hn::StoreU(hn::Mul(acc[v], vscale), df, scores + j0 + v * lanes);
+  for (size_t h = 0; h < H; ++h) {
+    for (size_t v = 0; v < V; ++v) {
+      hn::StoreU(hn::Mul(acc[h][v], vscale), df, scores[h] + j0 + v * lanes);
+    }
+  }
 }
 
-// scores[j] = q . key j * scale for j in [0, len); positions up to the next
-// multiple of the lanes get scores too (of zeroed or stale keys, finite).
-template <typename T>
-HWY_INLINE void KeyScores(const float* HWY_RESTRICT q, const T* HWY_RESTRICT keys, int64_t hd,
-                          int64_t len, float scale, float* HWY_RESTRICT scores) {
+// Positions [*j, len) in tiles of V vectors while they fill one, then of V/2,
+// ..., then single vectors.
+template <size_t H, size_t V, typename T>
+HWY_INLINE void ScoreTail(const float* const* q, const T* keys, int64_t hd, int64_t* j, int64_t len,
+                          float scale, float* const* scores) {
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(DF()));
-  int64_t j = 0;
-  for (; j + 8 * lanes <= len; j += 8 * lanes) ScoreTile<8>(q, keys, hd, j, scale, scores);
-  if (j + 4 * lanes <= len) {
-    ScoreTile<4>(q, keys, hd, j, scale, scores);
-    j += 4 * lanes;
+  if constexpr (V > 1) {
+    if (*j + static_cast<int64_t>(V) * lanes <= len) {
+      ScoreTile<H, V>(q, keys, hd, *j, scale, scores);
+      *j += static_cast<int64_t>(V) * lanes;
+    }
+    ScoreTail<H, V / 2>(q, keys, hd, j, len, scale, scores);
+  } else {
+    for (; *j < len; *j += lanes) ScoreTile<H, 1>(q, keys, hd, *j, scale, scores);
   }
-  if (j + 2 * lanes <= len) {
-    ScoreTile<2>(q, keys, hd, j, scale, scores);
-    j += 2 * lanes;
-  }
-  for (; j < len; j += lanes) ScoreTile<1>(q, keys, hd, j, scale, scores);
 }
 
-// out[0, V * lanes) = sum_s weights[s] * rows[s][0, V * lanes), rows of
-// `stride` elements. Two sets of accumulators (even and odd rows) stay in
-// registers, so the loop is loads and FMAs in 2 * V independent chains.
-template <size_t V, typename T>
-HWY_INLINE void WeightedRowBlock(const float* HWY_RESTRICT weights, const T* HWY_RESTRICT rows,
-                                 int64_t len, int64_t stride, float* HWY_RESTRICT out) {
+// scores[h][j] = q[h] . key j * scale for j in [0, len); positions up to the
+// next multiple of the lanes get scores too (of zeroed or stale keys, finite).
+// Tiles of 8 / H vectors: eight FMA chains at any H.
+template <size_t H, typename T>
+HWY_INLINE void KeyScores(const float* const* HWY_RESTRICT q, const T* HWY_RESTRICT keys,
+                          int64_t hd, int64_t len, float scale, float* const* HWY_RESTRICT scores) {
+  constexpr size_t kVecs = 8 / H;
+  const int64_t tile = static_cast<int64_t>(kVecs * hn::Lanes(DF()));
+  int64_t j = 0;
+  for (; j + tile <= len; j += tile) ScoreTile<H, kVecs>(q, keys, hd, j, scale, scores);
+  ScoreTail<H, kVecs / 2>(q, keys, hd, &j, len, scale, scores);
+}
+
+// out[h][0, V * lanes) = sum_s weights[h][s] * rows[s][0, V * lanes), rows of
+// `stride` elements, for H heads: each row vector is loaded once for all of
+// them. One head keeps two sets of accumulators (even and odd rows), so the
+// loop is loads and FMAs in at least 2 * V independent chains.
+template <size_t H, size_t V, typename T>
+HWY_INLINE void WeightedRowBlock(const float* const* HWY_RESTRICT weights,
+                                 const T* HWY_RESTRICT rows, int64_t len, int64_t stride,
+                                 float* const* HWY_RESTRICT out) {
+  constexpr size_t kSplit = H == 1 ? 2 : 1;
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  VF even[V], odd[V];
-  for (size_t b = 0; b < V; ++b) even[b] = odd[b] = hn::Zero(df);
+  VF acc[kSplit][H][V];
+  for (auto& split : acc) {
+    for (auto& head : split) {
+      for (VF& a : head) a = hn::Zero(df);
+    }
+  }
+  const auto add_row = [&](int64_t s, size_t part) HWY_ATTR {
+    VF value[V];
+    for (size_t b = 0; b < V; ++b) value[b] = LoadF32(df, rows + s * stride + b * lanes);
+    for (size_t h = 0; h < H; ++h) {
+      const VF w = hn::Set(df, weights[h][s]);
+      for (size_t b = 0; b < V; ++b) acc[part][h][b] = hn::MulAdd(w, value[b], acc[part][h][b]);
+    }
+  };
   int64_t s = 0;
-  for (; s + 2 <= len; s += 2) {
-    const VF w0 = hn::Set(df, weights[s]), w1 = hn::Set(df, weights[s + 1]);
-    const T* row0 = rows + s * stride;
-    const T* row1 = row0 + stride;
+  for (; s + static_cast<int64_t>(kSplit) <= len; s += kSplit) {
+    for (size_t part = 0; part < kSplit; ++part) add_row(s + part, part);
+  }
+  for (; s < len; ++s) add_row(s, 0);
+  for (size_t h = 0; h < H; ++h) {
     for (size_t b = 0; b < V; ++b) {
-      even[b] = hn::MulAdd(w0, LoadF32(df, row0 + b * lanes), even[b]);
-      odd[b] = hn::MulAdd(w1, LoadF32(df, row1 + b * lanes), odd[b]);
+      VF sum = acc[0][h][b];
+      for (size_t part = 1; part < kSplit; ++part) sum = hn::Add(sum, acc[part][h][b]);
+      hn::StoreU(sum, df, out[h] + b * lanes);
     }
   }
-  if (s < len) {
-    const VF w = hn::Set(df, weights[s]);
-    for (size_t b = 0; b < V; ++b) {
-      even[b] = hn::MulAdd(w, LoadF32(df, rows + s * stride + b * lanes), even[b]);
-    }
-  }
-  for (size_t b = 0; b < V; ++b) hn::StoreU(hn::Add(even[b], odd[b]), df, out + b * lanes);
 }
 
-// out = sum_s weights[s] * rows[s] over len contiguous rows of hd elements.
-template <typename T>
-HWY_INLINE void WeightedRowSum(const float* HWY_RESTRICT weights, const T* HWY_RESTRICT rows,
-                               int64_t len, int64_t hd, float* HWY_RESTRICT out) {
+// out[h] = sum_s weights[h][s] * rows[s] over len contiguous rows of hd
+// elements, for H heads. Blocks of 8 / H vectors (at most 4) keep the
+// accumulators within 16 registers.
+template <size_t H, typename T>
+HWY_INLINE void WeightedRowSum(const float* const* HWY_RESTRICT weights, const T* HWY_RESTRICT rows,
+                               int64_t len, int64_t hd, float* const* HWY_RESTRICT out) {
+  constexpr size_t kVecs = H == 1 ? 4 : 8 / H;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(DF()));
+  const auto offset = [](float* const* base, int64_t i, float** shifted) {
+    for (size_t h = 0; h < H; ++h) shifted[h] = base[h] + i;
+  };
+  float* shifted[H];
   int64_t i = 0;
-  for (; i + 4 * lanes <= hd; i += 4 * lanes)
-    WeightedRowBlock<4>(weights, rows + i, len, hd, out + i);
-  for (; i + lanes <= hd; i += lanes) WeightedRowBlock<1>(weights, rows + i, len, hd, out + i);
+  for (; i + static_cast<int64_t>(kVecs) * lanes <= hd; i += static_cast<int64_t>(kVecs) * lanes) {
+    offset(out, i, shifted);
+    WeightedRowBlock<H, kVecs>(weights, rows + i, len, hd, shifted);
+  }
+  for (; i + lanes <= hd; i += lanes) {
+    offset(out, i, shifted);
+    WeightedRowBlock<H, 1>(weights, rows + i, len, hd, shifted);
+  }
   for (; i < hd; ++i) {
-    float acc = 0;
-    for (int64_t s = 0; s < len; ++s) acc += weights[s] * ScalarF32(rows[s * hd + i]);
-    out[i] = acc;
+    for (size_t h = 0; h < H; ++h) {
+      float acc = 0;
+      for (int64_t s = 0; s < len; ++s) acc += weights[h][s] * ScalarF32(rows[s * hd + i]);
+      out[h][i] = acc;
+    }
   }
 }
 
@@ -128,44 +174,78 @@ HWY_INLINE float MaxOf(const float* HWY_RESTRICT values, int64_t len) {
   return best;
 }
 
-// Attention for (token, head) pairs [begin, end), numbered token * n_heads +
-// head.
-template <typename T>
-void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
+// scores[0, len) = softmax(scores[0, len)), minus the maximum first.
+HWY_INLINE void Softmax(float* HWY_RESTRICT scores, int64_t len) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const float max_score = MaxOf(scores, len);
+  const VF vmax = hn::Set(df, max_score);
+  VF vsum = hn::Zero(df);
+  int64_t j = 0;
+  for (; j + lanes <= len; j += lanes) {
+    const VF e = hn::Exp(df, hn::Sub(hn::LoadU(df, scores + j), vmax));
+    hn::StoreU(e, df, scores + j);
+    vsum = hn::Add(vsum, e);
+  }
+  float sum = SumLanes(df, vsum);
+  for (; j < len; ++j) {
+    scores[j] = std::exp(scores[j] - max_score);
+    sum += scores[j];
+  }
+  const float inverse = 1.0f / sum;
+  const VF vinverse = hn::Set(df, inverse);
+  for (j = 0; j + lanes <= len; j += lanes) {
+    hn::StoreU(hn::Mul(hn::LoadU(df, scores + j), vinverse), df, scores + j);
+  }
+  for (; j < len; ++j) scores[j] *= inverse;
+}
+
+// Attention of H query heads of token t, from `head` on, which share one kv
+// head; `scores` holds H rows of `stride` floats.
+template <size_t H, typename T>
+void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scores,
+                    int64_t stride) {
   const int64_t hd = a.head_dim;
-  const int64_t group = a.n_heads / a.n_kv_heads;
+  const int64_t kv_head = head / (a.n_heads / a.n_kv_heads);
+  const int64_t len = a.start_position + t + 1;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::vector<float> scores(KvCacheCapacity(a.start_position + a.n));
-  for (int64_t pair = begin; pair < end; ++pair) {
-    const int64_t t = pair / a.n_heads, h = pair % a.n_heads;
-    const int64_t len = a.start_position + t + 1;
-    const float* q = a.q + pair * hd;
-    const T* k = static_cast<const T*>(a.k_cache) + KeyIndex(a, h / group, 0, 0);
-    const T* v = static_cast<const T*>(a.v_cache) + ValueIndex(a, h / group, 0, 0);
-    KeyScores(q, k, hd, len, scale, scores.data());
-    const float max_score = MaxOf(scores.data(), len);
-    const VF vmax = hn::Set(df, max_score);
-    VF vsum = hn::Zero(df);
-    int64_t j = 0;
-    for (; j + lanes <= len; j += lanes) {
-      const VF e = hn::Exp(df, hn::Sub(hn::LoadU(df, scores.data() + j), vmax));
-      hn::StoreU(e, df, scores.data() + j);
-      vsum = hn::Add(vsum, e);
+  const float* q[H];
+  float* rows[H];
+  float* out[H];
+  for (size_t h = 0; h < H; ++h) {
+    const int64_t pair = t * a.n_heads + head + static_cast<int64_t>(h);
+    q[h] = a.q + pair * hd;
+    rows[h] = scores + static_cast<int64_t>(h) * stride;
+    out[h] = a.out + pair * hd;
+  }
+  const T* k = static_cast<const T*>(a.k_cache) + KeyIndex(a, kv_head, 0, 0);
+  const T* v = static_cast<const T*>(a.v_cache) + ValueIndex(a, kv_head, 0, 0);
+  KeyScores<H>(q, k, hd, len, scale, rows);
+  for (size_t h = 0; h < H; ++h) Softmax(rows[h], len);
+  WeightedRowSum<H>(rows, v, len, hd, out);
+}
+
+// Attention for (token, head) pairs [begin, end), numbered token * n_heads +
+// head: consecutive heads of one kv head together, up to kMaxHeads.
+template <typename T>
+void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
+  const int64_t group = a.n_heads / a.n_kv_heads;
+  const int64_t stride = KvCacheCapacity(a.start_position + a.n);
+  std::vector<float> scores(kMaxHeads * stride);
+  for (int64_t pair = begin; pair < end;) {
+    const int64_t t = pair / a.n_heads, head = pair % a.n_heads;
+    const int64_t together = std::min(end - pair, group - head % group);
+    static_assert(kMaxHeads == 4, "the cases below take 4, 2 or 1 heads");
+    if (together >= 4) {
+      HeadsAttention<4, T>(a, t, head, scores.data(), stride);
+      pair += 4;
+    } else if (together >= 2) {
+      HeadsAttention<2, T>(a, t, head, scores.data(), stride);
+      pair += 2;
+    } else {
+      HeadsAttention<1, T>(a, t, head, scores.data(), stride);
+      pair += 1;
     }
-    float sum = SumLanes(df, vsum);
-    for (; j < len; ++j) {
-      scores[j] = std::exp(scores[j] - max_score);
-      sum += scores[j];
-    }
-    const float inverse = 1.0f / sum;
-    const VF vinverse = hn::Set(df, inverse);
-    for (j = 0; j + lanes <= len; j += lanes) {
-      hn::StoreU(hn::Mul(hn::LoadU(df, scores.data() + j), vinverse), df, scores.data() + j);
-    }
-    for (; j < len; ++j) scores[j] *= inverse;
-    WeightedRowSum(scores.data(), v, len, hd, a.out + pair * hd);
   }
 }
 

@@ -8,9 +8,11 @@
 // context grows. Positions [0, start_position + n) are written (the new
 // tokens' by StoreKeys and StoreValues). Query token t (at start_position + t)
 // attends to rows [0, start_position + t]; query head h reads kv head
-// h / (n_heads / n_kv_heads). Softmax subtracts the row maximum, so large
-// scores do not overflow. An f16 cache halves the cache's memory and the
-// bytes attention reads per token; rows are widened to f32 in registers.
+// h / (n_heads / n_kv_heads); up to four query heads of one kv head are
+// computed together, each key and value vector read (and widened) once for
+// them. Softmax subtracts the row maximum, so large scores do not overflow.
+// An f16 cache halves the cache's memory and the bytes attention reads per
+// token; rows are widened to f32 in registers.
 #pragma once
 
 #include <cstddef>

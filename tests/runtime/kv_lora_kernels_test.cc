@@ -76,7 +76,8 @@ TEST_P(KvLoraKernelTest, StoreKeysAndValuesUseTheCacheLayouts) {
 
 TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
   ThreadPool pool(2);
-  const int64_t heads = 6, kv_heads = 2, head_dim = 20, start = 13, n = 5;
+  // Five query heads per kv head: computed four together, then one.
+  const int64_t heads = 10, kv_heads = 2, head_dim = 20, start = 13, n = 5;
   const int64_t kv_width = kv_heads * head_dim, rows = start + n;
   const auto q = RandomFloats(n * heads * head_dim, 1, -2, 2);
   const auto k = RandomFloats(rows * kv_width, 2, -2, 2);
@@ -117,7 +118,7 @@ TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
 // the other's query heads never read.
 TEST_P(KvLoraKernelTest, AppendAndAttendStoresThenAttends) {
   ThreadPool pool(2);
-  const int64_t heads = 10, kv_heads = 5, head_dim = 24, start = 70;
+  const int64_t heads = 20, kv_heads = 5, head_dim = 24, start = 70;
   for (const DType dtype : {DType::kF32, DType::kF16}) {
     for (const int64_t n : {int64_t{1}, int64_t{4}}) {
       const int64_t rows = start + n, kv_width = kv_heads * head_dim;
