@@ -240,21 +240,25 @@ HWY_INLINE VI8 BroadcastFour(const uint8_t* bytes) {
   return hn::BitCast(DI8(), hn::Set(DI32(), four));
 }
 
-// Tiles between the one a GEMV reads and the one it prefetches. With one
-// (16 KiB ahead for rows of 2048 columns) decode of the 1B shape was 1.3%
-// slower in the fast memory phase here (four interleaved pairs of runs):
-// too few lines in flight at 70+ GB/s.
-constexpr uint64_t kPrefetchTiles = 2;
+// How far ahead of its reads a GEMV prefetches. Interleaved in one process
+// (bench --baseline on one program, the distance switched per 8-token block,
+// fast memory phase), 1B decode with 8 KiB ran 4.6-4.9% faster at 8da4w g32,
+// 5.3% at g128 and 4.2% at int8 than with the two tiles (32 to 128 KiB) it
+// used to fetch ahead; 5 KiB was 3% slower than 8 KiB, 6 to 12 KiB the same.
+// Farther ahead than the 48 KiB L1 holds, prefetched lines are evicted before
+// their reads; nearer, too few are in flight.
+constexpr uint64_t kPrefetchBytes = 8192;
 
 // GEMV streams the weights once, one tile at a time: a thread's tiles are
 // contiguous, one stream, which the hardware prefetchers (stopping at page
 // boundaries) still ramp up on too late. While a tile reads byte `offset`,
-// fetch the same bytes kPrefetchTiles tiles on, at the rate of consumption.
+// fetch the byte kPrefetchBytes on (in the next tile near a tile's end), at
+// the rate of consumption.
 template <size_t kTiles, size_t kTokens>
-HWY_INLINE void PrefetchNextTile(const uint8_t* tile, uint64_t tile_bytes, int64_t offset) {
+HWY_INLINE void PrefetchAhead(const uint8_t* tile, uint64_t tile_bytes, int64_t offset) {
   if constexpr (kTokens == 1) {
     for (size_t a = 0; a < kTiles; ++a) {
-      hwy::Prefetch(tile + (kPrefetchTiles * kTiles + a) * tile_bytes + offset);
+      hwy::Prefetch(tile + a * tile_bytes + offset + kPrefetchBytes);
     }
   }
 }
@@ -286,7 +290,7 @@ HWY_INLINE void Q8Tile(const QuantProblem& p, int64_t tile, int64_t token) {
   for (int64_t k0 = 0; k0 < p.g.padded_cols / 4; k0 += kChains) {
     for (int64_t chain = 0; chain < kChains; ++chain) {
       const int64_t k = k0 + chain;
-      PrefetchNextTile<kTiles, kTokens>(w, tile_bytes, k * 64);
+      PrefetchAhead<kTiles, kTokens>(w, tile_bytes, k * 64);
       VI8 x[kTokens];
       for (size_t t = 0; t < kTokens; ++t) {
         x[t] = BroadcastFour(p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 4);
@@ -368,7 +372,7 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
     }
 #pragma GCC unroll 16
     for (int64_t k = g * chunks_per_group; k < (g + 1) * chunks_per_group; ++k) {
-      PrefetchNextTile<kTiles, kTokens>(w, tile_bytes, k * 64);
+      PrefetchAhead<kTiles, kTokens>(w, tile_bytes, k * 64);
       VI8 x_low[kTokens], x_high[kTokens];
       for (size_t t = 0; t < kTokens; ++t) {
         const uint8_t* x = p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 8;
