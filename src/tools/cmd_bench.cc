@@ -82,6 +82,7 @@
 
 #include "base/memory_bandwidth.h"
 #include "base/memory_stats.h"
+#include "base/output_file.h"
 #include "base/page_cache.h"
 #include "base/sample_stats.h"
 #include "format/program.h"
@@ -590,12 +591,20 @@ void WaitForStdinEnd() {
   }
 }
 
+// Whether this kernel may map files by huge pages at all (the THP setting is
+// not "never"); unknown counts as yes.
+bool HugePagesEnabled() {
+  auto setting = ReadWholeFile("/sys/kernel/mm/transparent_hugepage/enabled");
+  return !setting.ok() || setting->find("[never]") == std::string::npos;
+}
+
 // A data file mapped mostly by 4 KiB pages decodes slower (the TLB misses
 // every 4 KiB of weights): say so, and how to fix it, rather than let it
 // pass as the runtime's speed.
 void NoteSmallPages(const std::string& path, const CachedFile& file) {
   constexpr uint64_t kWorthNoting = uint64_t{64} << 20;
   if (file.bytes < kWorthNoting || file.huge_page_mapped_bytes * 2 >= file.bytes) return;
+  if (!HugePagesEnabled()) return;
   fmt::print(stderr,
              "note: only {:.1f} of {:.1f} MiB of {} map by 2 MiB pages (it is cached in 4 KiB "
              "pages, as after cp); `lorashare cache {}` re-caches it in 2 MiB folios\n",
