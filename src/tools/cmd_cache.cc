@@ -14,6 +14,7 @@ namespace lorashare::tools {
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
+constexpr uint64_t kHugePage = uint64_t{2} << 20;
 
 std::string Describe(const CachedFile& file) {
   return fmt::format("{:.1f} MiB, {:.1f} MiB of it mapped by 2 MiB pages", file.bytes / kMiB,
@@ -26,6 +27,12 @@ int RunCache(const std::vector<std::string>& files, bool check) {
     if (!before.ok()) return ReportError(before.error());
     if (check) {
       fmt::print("{}: {}\n", path, Describe(*before));
+      continue;
+    }
+    // Every whole 2 MiB of it mapped so already (a file that was not cached
+    // comes in that way): another read from disk would change nothing.
+    if (before->huge_page_mapped_bytes >= before->bytes / kHugePage * kHugePage) {
+      fmt::print("{}: {}; already in 2 MiB folios\n", path, Describe(*before));
       continue;
     }
     auto after = RecacheInLargeFolios(path);
