@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -34,11 +35,16 @@ constexpr WeightFormat kFormats[] = {{"f32", DType::kF32, WeightLayout::kPlain, 
 // and a rank-64 LoRA's B for the projection (plain formats only).
 constexpr int64_t kShapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}, {2048, 64}};
 
-std::vector<uint8_t> StoreWeights(const WeightFormat& f, int64_t rows, int64_t cols) {
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> dist(-0.1f, 0.1f);
-  std::vector<float> values(rows * cols);
+std::vector<float> RandomFloats(size_t n, float magnitude, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-magnitude, magnitude);
+  std::vector<float> values(n);
   for (float& v : values) v = dist(rng);
+  return values;
+}
+
+std::vector<uint8_t> StoreWeights(const WeightFormat& f, int64_t rows, int64_t cols) {
+  const std::vector<float> values = RandomFloats(rows * cols, 0.1f, 1);
   if (f.layout != WeightLayout::kPlain) {
     return PackMatrix(values.data(), rows, cols, f.layout, f.group_size).value();
   }
@@ -61,10 +67,8 @@ void BM_MatMul(benchmark::State& state) {
   const int64_t rows = kShapes[state.range(1)][0], cols = kShapes[state.range(1)][1];
   const int64_t n = state.range(2);
   const std::vector<uint8_t> weights = StoreWeights(f, rows, cols);
-  std::mt19937 rng(2);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> x(n * cols), y(n * rows);
-  for (float& v : x) v = dist(rng);
+  const std::vector<float> x = RandomFloats(n * cols, 1.0f, 2);
+  std::vector<float> y(n * rows);
   ThreadPool pool(static_cast<int>(state.range(3)));
   const MatrixView w{f.dtype, weights.data(), rows, cols, f.layout, f.group_size};
   for (auto _ : state) {
@@ -227,26 +231,38 @@ BENCHMARK(BM_ReadInPasses)
     ->Arg(512)
     ->UseRealTime();
 
+// One decoded token's attention (1B shape: 32 heads over 8 kv heads of 64) over
+// `len` cached positions, per KV cache type, on one thread with the cache warm.
 void BM_Attention(benchmark::State& state) {
   const int64_t len = state.range(0), heads = 32, kv_heads = 8, head_dim = 64;
+  const DType kv_type = std::array{DType::kF32, DType::kF16, DType::kI8}[state.range(1)];
+  const int64_t capacity = KvCacheCapacity(len);
   std::vector<float> q(heads * head_dim, 0.1f), out(q.size());
-  std::vector<float> cache(KvCacheCapacity(len) * kv_heads * head_dim, 0.2f);
+  const std::vector<float> rows = RandomFloats(len * kv_heads * head_dim, 1.0f, 3);
+  AttentionArgs args{.q = q.data(),
+                     .kv_dtype = kv_type,
+                     .out = out.data(),
+                     .n = len,
+                     .start_position = 0,
+                     .n_heads = heads,
+                     .n_kv_heads = kv_heads,
+                     .head_dim = head_dim,
+                     .capacity = capacity};
+  std::vector<uint8_t> k(KvCacheBytes(kv_type, kv_heads, head_dim, capacity));
+  std::vector<uint8_t> v(k.size());
+  StoreKeys(rows.data(), args, k.data());
+  StoreValues(rows.data(), args, v.data());
+  args.k_cache = k.data();
+  args.v_cache = v.data();
+  args.n = 1;
+  args.start_position = len - 1;
   for (auto _ : state) {
-    Attention({.q = q.data(),
-               .k_cache = cache.data(),
-               .v_cache = cache.data(),
-               .out = out.data(),
-               .n = 1,
-               .start_position = len - 1,
-               .n_heads = heads,
-               .n_kv_heads = kv_heads,
-               .head_dim = head_dim,
-               .capacity = KvCacheCapacity(len)},
-              nullptr);
+    Attention(args, nullptr);
     benchmark::DoNotOptimize(out.data());
   }
+  state.SetLabel(fmt::format("{} KV", DTypeName(kv_type)));
 }
-BENCHMARK(BM_Attention)->Arg(128)->Arg(1024);
+BENCHMARK(BM_Attention)->ArgNames({"len", "kv"})->ArgsProduct({{128, 1024}, {0, 1, 2}});
 
 }  // namespace
 }  // namespace lorashare

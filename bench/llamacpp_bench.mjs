@@ -18,7 +18,7 @@
 //
 // Usage: node bench/llamacpp_bench.mjs --model M.gguf [--lora A.gguf]
 //          [--threads 2] [--prompt-len 128] [--gen 64] [--repeat 3]
-//          [--flash-attention auto|on|off] [--kv-type f16|f32]
+//          [--flash-attention auto|on|off] [--kv-type f16|f32|i8]
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -33,7 +33,7 @@ const {getLlama, LlamaLogLevel} = await import(
 
 const usage = "usage: llamacpp_bench.mjs --model M.gguf [--lora A.gguf] [--threads N] " +
               "[--prompt-len N] [--gen N] [--repeat N] [--flash-attention auto|on|off] " +
-              "[--kv-type f16|f32]";
+              "[--kv-type f16|f32|i8]";
 let args;
 try {
   ({values: args} = parseArgs({
@@ -71,8 +71,10 @@ const gen = positive("gen");
 const repeat = positive("repeat");
 const flashAttention = {auto: "auto", on: true, off: false}[args["flash-attention"]];
 if (flashAttention === undefined) fail("--flash-attention must be auto, on or off");
-const kvType = {f16: "F16", f32: "F32"}[args["kv-type"]];
-if (kvType === undefined) fail("--kv-type must be f16 or f32");
+// i8 is llama.cpp's Q8_0 cache (int8 in blocks of 32 with an f16 scale); a
+// quantized value cache needs flash attention, which "auto" turns on.
+const kvType = {f16: "F16", f32: "F32", i8: "Q8_0"}[args["kv-type"]];
+if (kvType === undefined) fail("--kv-type must be f16, f32 or i8");
 
 // VmRSS / VmHWM of this process in MiB.
 function memoryMib() {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #undef HWY_TARGET_INCLUDE
@@ -31,10 +32,12 @@ constexpr size_t kMaxHeads = 4;
 // accumulates over i by broadcasting q[i], with no horizontal sums, in H * V
 // independent FMA chains. A vector of positions never straddles a block
 // (kKeyBlock is a multiple of any f32 vector's lanes, up to 2048-bit
-// vectors), so vector v reads from its own block's rows.
+// vectors), so vector v reads from its own block's rows. An int8 cache's
+// per-position scales (key_scales) multiply the sums.
 template <size_t H, size_t V, typename T>
 HWY_INLINE void ScoreTile(const float* const* HWY_RESTRICT q, const T* HWY_RESTRICT keys,
-                          int64_t hd, int64_t j0, float scale, float* const* HWY_RESTRICT scores) {
+                          const float* HWY_RESTRICT key_scales, int64_t hd, int64_t j0, float scale,
+                          float* const* HWY_RESTRICT scores) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const T* rows[V];
@@ -52,9 +55,12 @@ HWY_INLINE void ScoreTile(const float* const* HWY_RESTRICT q, const T* HWY_RESTR
       for (size_t v = 0; v < V; ++v) acc[h][v] = hn::MulAdd(qi, key[v], acc[h][v]);
     }
   }
-  const VF vscale = hn::Set(df, scale);
-  for (size_t h = 0; h < H; ++h) {
-    for (size_t v = 0; v < V; ++v) {
+  for (size_t v = 0; v < V; ++v) {
+    VF vscale = hn::Set(df, scale);
+    if constexpr (std::is_same_v<T, int8_t>) {
+      vscale = hn::Mul(vscale, hn::LoadU(df, key_scales + j0 + v * lanes));
+    }
+    for (size_t h = 0; h < H; ++h) {
       hn::StoreU(hn::Mul(acc[h][v], vscale), df, scores[h] + j0 + v * lanes);
     }
   }
@@ -63,17 +69,17 @@ HWY_INLINE void ScoreTile(const float* const* HWY_RESTRICT q, const T* HWY_RESTR
 // Positions [*j, len) in tiles of V vectors while they fill one, then of V/2,
 // ..., then single vectors.
 template <size_t H, size_t V, typename T>
-HWY_INLINE void ScoreTail(const float* const* q, const T* keys, int64_t hd, int64_t* j, int64_t len,
-                          float scale, float* const* scores) {
+HWY_INLINE void ScoreTail(const float* const* q, const T* keys, const float* key_scales, int64_t hd,
+                          int64_t* j, int64_t len, float scale, float* const* scores) {
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(DF()));
   if constexpr (V > 1) {
     if (*j + static_cast<int64_t>(V) * lanes <= len) {
-      ScoreTile<H, V>(q, keys, hd, *j, scale, scores);
+      ScoreTile<H, V>(q, keys, key_scales, hd, *j, scale, scores);
       *j += static_cast<int64_t>(V) * lanes;
     }
-    ScoreTail<H, V / 2>(q, keys, hd, j, len, scale, scores);
+    ScoreTail<H, V / 2>(q, keys, key_scales, hd, j, len, scale, scores);
   } else {
-    for (; *j < len; *j += lanes) ScoreTile<H, 1>(q, keys, hd, *j, scale, scores);
+    for (; *j < len; *j += lanes) ScoreTile<H, 1>(q, keys, key_scales, hd, *j, scale, scores);
   }
 }
 
@@ -82,12 +88,15 @@ HWY_INLINE void ScoreTail(const float* const* q, const T* keys, int64_t hd, int6
 // Tiles of 8 / H vectors: eight FMA chains at any H.
 template <size_t H, typename T>
 HWY_INLINE void KeyScores(const float* const* HWY_RESTRICT q, const T* HWY_RESTRICT keys,
-                          int64_t hd, int64_t len, float scale, float* const* HWY_RESTRICT scores) {
+                          const float* HWY_RESTRICT key_scales, int64_t hd, int64_t len,
+                          float scale, float* const* HWY_RESTRICT scores) {
   constexpr size_t kVecs = 8 / H;
   const int64_t tile = static_cast<int64_t>(kVecs * hn::Lanes(DF()));
   int64_t j = 0;
-  for (; j + tile <= len; j += tile) ScoreTile<H, kVecs>(q, keys, hd, j, scale, scores);
-  ScoreTail<H, kVecs / 2>(q, keys, hd, &j, len, scale, scores);
+  for (; j + tile <= len; j += tile) {
+    ScoreTile<H, kVecs>(q, keys, key_scales, hd, j, scale, scores);
+  }
+  ScoreTail<H, kVecs / 2>(q, keys, key_scales, hd, &j, len, scale, scores);
 }
 
 // out[h][0, V * lanes) = sum_s weights[h][s] * rows[s][0, V * lanes), rows of
@@ -200,6 +209,19 @@ HWY_INLINE void Softmax(float* HWY_RESTRICT scores, int64_t len) {
   for (; j < len; ++j) scores[j] *= inverse;
 }
 
+// weights[0, len) *= value_scales[0, len).
+HWY_INLINE void ScaleWeights(float* HWY_RESTRICT weights, const float* HWY_RESTRICT value_scales,
+                             int64_t len) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t j = 0;
+  for (; j + lanes <= len; j += lanes) {
+    hn::StoreU(hn::Mul(hn::LoadU(df, weights + j), hn::LoadU(df, value_scales + j)), df,
+               weights + j);
+  }
+  for (; j < len; ++j) weights[j] *= value_scales[j];
+}
+
 // Attention of H query heads of token t, from `head` on, which share one kv
 // head; `scores` holds H rows of `stride` floats.
 template <size_t H, typename T>
@@ -220,8 +242,17 @@ void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scor
   }
   const T* k = static_cast<const T*>(a.k_cache) + KeyIndex(a, kv_head, 0, 0);
   const T* v = static_cast<const T*>(a.v_cache) + ValueIndex(a, kv_head, 0, 0);
-  KeyScores<H>(q, k, hd, len, scale, rows);
-  for (size_t h = 0; h < H; ++h) Softmax(rows[h], len);
+  const float* key_scales = nullptr;
+  if constexpr (std::is_same_v<T, int8_t>) {
+    key_scales = KvScales(a, a.k_cache) + kv_head * a.capacity;
+  }
+  KeyScores<H>(q, k, key_scales, hd, len, scale, rows);
+  for (size_t h = 0; h < H; ++h) {
+    Softmax(rows[h], len);
+    if constexpr (std::is_same_v<T, int8_t>) {
+      ScaleWeights(rows[h], KvScales(a, a.v_cache) + kv_head * a.capacity, len);
+    }
+  }
   WeightedRowSum<H>(rows, v, len, hd, out);
 }
 
@@ -252,8 +283,14 @@ void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
 }  // namespace
 
 void AttentionTarget(const AttentionArgs& a, int64_t begin, int64_t end) {
-  if (a.kv_dtype == DType::kF16) return AttentionPairs<hwy::float16_t>(a, begin, end);
-  AttentionPairs<float>(a, begin, end);
+  switch (a.kv_dtype) {
+    case DType::kF16:
+      return AttentionPairs<hwy::float16_t>(a, begin, end);
+    case DType::kI8:
+      return AttentionPairs<int8_t>(a, begin, end);
+    default:
+      return AttentionPairs<float>(a, begin, end);
+  }
 }
 
 void StoreF16Target(const float* src, size_t count, uint16_t* dst) {
@@ -290,13 +327,47 @@ void Attention(const AttentionArgs& args, ThreadPool* pool) {
 
 namespace {
 
-// Element `index` of a cache of `dtype` set to `value` (f16: rounded to nearest even).
-void StoreElement(float value, DType dtype, void* cache, int64_t index) {
-  if (dtype == DType::kF16) {
-    static_cast<uint16_t*>(cache)[index] = F32ToF16(value);
-  } else {
-    static_cast<float*>(cache)[index] = value;
+// An int8 cache's quantization of one kv head's row (attention.h).
+struct KvRowScale {
+  float scale = 0;
+  float inverse = 0;
+};
+
+KvRowScale ScaleOfRow(const float* row, int64_t count) {
+  float amax = 0;
+  for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(row[i]));
+  const float scale = amax / 127.0f;
+  return {scale, scale != 0 ? 1.0f / scale : 0.0f};
+}
+
+int8_t QuantizeKv(float value, const KvRowScale& s) {
+  const float q = std::nearbyint(value * s.inverse);
+  if (std::isnan(q)) return 0;
+  return static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f));
+}
+
+// Element `index` of a cache of `dtype` set to `value` (f16: rounded to
+// nearest even; int8: quantized with the row's scale).
+void StoreElement(float value, DType dtype, const KvRowScale& s, void* cache, int64_t index) {
+  switch (dtype) {
+    case DType::kF16:
+      static_cast<uint16_t*>(cache)[index] = F32ToF16(value);
+      return;
+    case DType::kI8:
+      static_cast<int8_t*>(cache)[index] = QuantizeKv(value, s);
+      return;
+    default:
+      static_cast<float*>(cache)[index] = value;
   }
+}
+
+// The scale an int8 row gets, stored in its cache's scales; none otherwise.
+KvRowScale StoreRowScale(const float* row, const AttentionArgs& args, void* cache, int64_t kv_head,
+                         int64_t position) {
+  if (args.kv_dtype != DType::kI8) return {};
+  const KvRowScale s = ScaleOfRow(row, args.head_dim);
+  KvScales(args, cache)[kv_head * args.capacity + position] = s.scale;
+  return s;
 }
 
 // StoreKeys / StoreValues for kv heads [first, last).
@@ -311,10 +382,15 @@ void StoreKeyHeads(const float* src, const AttentionArgs& args, void* k_cache, i
         const int64_t block = KeyIndex(args, h, 0, position);
         std::memset(static_cast<uint8_t*>(k_cache) + block * DTypeSize(args.kv_dtype), 0,
                     block_bytes);
+        if (args.kv_dtype == DType::kI8) {
+          float* scales = KvScales(args, k_cache) + h * args.capacity + position;
+          std::fill(scales, scales + kKeyBlock, 0.0f);
+        }
       }
       const float* row = src + (t * args.n_kv_heads + h) * hd;
+      const KvRowScale s = StoreRowScale(row, args, k_cache, h, position);
       for (int64_t i = 0; i < hd; ++i) {
-        StoreElement(row[i], args.kv_dtype, k_cache, KeyIndex(args, h, i, position));
+        StoreElement(row[i], args.kv_dtype, s, k_cache, KeyIndex(args, h, i, position));
       }
     }
   }
@@ -325,14 +401,22 @@ void StoreValueHeads(const float* src, const AttentionArgs& args, void* v_cache,
   const int64_t hd = args.head_dim;
   const size_t element = DTypeSize(args.kv_dtype);
   for (int64_t t = 0; t < args.n; ++t) {
+    const int64_t position = args.start_position + t;
     for (int64_t h = first; h < last; ++h) {
       const float* row = src + (t * args.n_kv_heads + h) * hd;
-      uint8_t* to = static_cast<uint8_t*>(v_cache) +
-                    ValueIndex(args, h, 0, args.start_position + t) * element;
-      if (args.kv_dtype == DType::kF16) {
-        HWY_DYNAMIC_DISPATCH(StoreF16Target)(row, hd, reinterpret_cast<uint16_t*>(to));
-      } else {
-        std::memcpy(to, row, hd * sizeof(float));
+      const int64_t at = ValueIndex(args, h, 0, position);
+      uint8_t* to = static_cast<uint8_t*>(v_cache) + at * element;
+      switch (args.kv_dtype) {
+        case DType::kF16:
+          HWY_DYNAMIC_DISPATCH(StoreF16Target)(row, hd, reinterpret_cast<uint16_t*>(to));
+          break;
+        case DType::kI8: {
+          const KvRowScale s = StoreRowScale(row, args, v_cache, h, position);
+          for (int64_t i = 0; i < hd; ++i) StoreElement(row[i], DType::kI8, s, v_cache, at + i);
+          break;
+        }
+        default:
+          std::memcpy(to, row, hd * sizeof(float));
       }
     }
   }
@@ -366,9 +450,18 @@ void AppendAndAttend(const NewKeysValues& kv, const AttentionArgs& args, ThreadP
 
 namespace {
 
-double CacheAt(const AttentionArgs& a, const void* cache, int64_t index) {
-  if (a.kv_dtype == DType::kF16) return F16ToF32(static_cast<const uint16_t*>(cache)[index]);
-  return static_cast<const float*>(cache)[index];
+// Element `index` of a cache, which holds (kv_head, position), as a number.
+double CacheAt(const AttentionArgs& a, const void* cache, int64_t index, int64_t kv_head,
+               int64_t position) {
+  switch (a.kv_dtype) {
+    case DType::kF16:
+      return F16ToF32(static_cast<const uint16_t*>(cache)[index]);
+    case DType::kI8:
+      return static_cast<double>(static_cast<const int8_t*>(cache)[index]) *
+             KvScales(a, cache)[kv_head * a.capacity + position];
+    default:
+      return static_cast<const float*>(cache)[index];
+  }
 }
 
 }  // namespace
@@ -386,8 +479,8 @@ void AttentionReference(const AttentionArgs& a) {
       double max_score = -INFINITY;
       for (int64_t j = 0; j < len; ++j) {
         for (int64_t i = 0; i < hd; ++i)
-          scores[j] +=
-              static_cast<double>(q[i]) * CacheAt(a, a.k_cache, KeyIndex(a, kv_head, i, j));
+          scores[j] += static_cast<double>(q[i]) *
+                       CacheAt(a, a.k_cache, KeyIndex(a, kv_head, i, j), kv_head, j);
         scores[j] /= std::sqrt(static_cast<double>(hd));
         max_score = std::max(max_score, scores[j]);
       }
@@ -397,7 +490,7 @@ void AttentionReference(const AttentionArgs& a) {
       for (int64_t i = 0; i < hd; ++i) {
         double acc = 0;
         for (int64_t j = 0; j < len; ++j)
-          acc += scores[j] * CacheAt(a, a.v_cache, ValueIndex(a, kv_head, i, j));
+          acc += scores[j] * CacheAt(a, a.v_cache, ValueIndex(a, kv_head, i, j), kv_head, j);
         out[i] = static_cast<float>(acc / sum);
       }
     }

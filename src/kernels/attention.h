@@ -1,4 +1,4 @@
-// Causal grouped-query attention over a KV cache of f32 or f16.
+// Causal grouped-query attention over a KV cache of f32, f16 or int8.
 //
 // One layer's value cache is [n_kv_heads, capacity, head_dim]. Its key cache
 // is transposed in blocks of kKeyBlock positions, [n_kv_heads, capacity /
@@ -11,8 +11,16 @@
 // h / (n_heads / n_kv_heads); up to four query heads of one kv head are
 // computed together, each key and value vector read (and widened) once for
 // them. Softmax subtracts the row maximum, so large scores do not overflow.
+//
 // An f16 cache halves the cache's memory and the bytes attention reads per
-// token; rows are widened to f32 in registers.
+// token; an int8 cache (i8) nearly halves them again. Rows are widened to f32
+// in registers. int8 quantizes each kv head's vector of head_dim elements at
+// each position symmetrically, as the activations of the quantized matmul
+// (kernels/quantize.h): s = max|x| / 127, q = round-to-nearest-even(x / s)
+// in [-127, 127]. The scales, f32 [n_kv_heads, capacity], follow the
+// elements in the same buffer (KvScales); a key's scale multiplies its
+// position's score, a value's scale the softmax weight of its position, so
+// the inner loops only widen.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +32,9 @@
 namespace lorashare {
 
 // Element types a KV cache may hold.
-inline bool KvCacheTakesDType(DType dtype) { return dtype == DType::kF32 || dtype == DType::kF16; }
+inline bool KvCacheTakesDType(DType dtype) {
+  return dtype == DType::kF32 || dtype == DType::kF16 || dtype == DType::kI8;
+}
 
 // Positions per key block; a cache's capacity is a multiple of it.
 constexpr int64_t kKeyBlock = 64;
@@ -34,11 +44,26 @@ inline int64_t KvCacheCapacity(int64_t positions) {
   return (positions + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
 }
 
+// Where an int8 cache's scales start: the first 64-byte boundary after its
+// elements.
+inline uint64_t KvScalesOffset(int64_t n_kv_heads, int64_t head_dim, int64_t capacity) {
+  return (static_cast<uint64_t>(n_kv_heads * capacity * head_dim) + 63) / 64 * 64;
+}
+
+// Bytes of one layer's key (or value) cache of `capacity` positions.
+inline uint64_t KvCacheBytes(DType dtype, int64_t n_kv_heads, int64_t head_dim, int64_t capacity) {
+  if (dtype != DType::kI8) {
+    return static_cast<uint64_t>(n_kv_heads * capacity * head_dim) * DTypeSize(dtype);
+  }
+  return KvScalesOffset(n_kv_heads, head_dim, capacity) +
+         static_cast<uint64_t>(n_kv_heads * capacity) * sizeof(float);
+}
+
 struct AttentionArgs {
   const float* q = nullptr;  // [n, n_heads * head_dim]
   const void* k_cache = nullptr;
   const void* v_cache = nullptr;
-  DType kv_dtype = DType::kF32;  // of both caches
+  DType kv_dtype = DType::kF32;  // of both caches (KvCacheTakesDType)
   float* out = nullptr;          // [n, n_heads * head_dim]
   int64_t n = 0;
   int64_t start_position = 0;
@@ -52,6 +77,17 @@ struct AttentionArgs {
 inline int64_t ValueIndex(const AttentionArgs& a, int64_t kv_head, int64_t element,
                           int64_t position) {
   return (kv_head * a.capacity + position) * a.head_dim + element;
+}
+
+// The scales of an int8 key or value cache: (kv_head, position) at
+// kv_head * capacity + position.
+inline float* KvScales(const AttentionArgs& a, void* cache) {
+  return reinterpret_cast<float*>(static_cast<uint8_t*>(cache) +
+                                  KvScalesOffset(a.n_kv_heads, a.head_dim, a.capacity));
+}
+inline const float* KvScales(const AttentionArgs& a, const void* cache) {
+  return reinterpret_cast<const float*>(static_cast<const uint8_t*>(cache) +
+                                        KvScalesOffset(a.n_kv_heads, a.head_dim, a.capacity));
 }
 
 // Where key `element` of `kv_head` at `position` sits in a key cache.
@@ -86,9 +122,10 @@ void AppendAndAttend(const NewKeysValues& kv, const AttentionArgs& args, ThreadP
 
 // Write the keys or values of tokens [start_position, start_position + n) of
 // `args` from src ([n, n_kv_heads * head_dim] f32) into that cache, as
-// kv_dtype (f16: rounded to nearest even). StoreKeys zeroes a key block when
-// it writes the block's first position, so attention may read whole vectors
-// of a block past the last written position.
+// kv_dtype (f16: rounded to nearest even; int8: quantized per kv head and
+// position with its scale, see above). StoreKeys zeroes a key block (and, for
+// int8, its positions' scales) when it writes the block's first position, so
+// attention may read whole vectors of a block past the last written position.
 void StoreKeys(const float* src, const AttentionArgs& args, void* k_cache);
 void StoreValues(const float* src, const AttentionArgs& args, void* v_cache);
 

@@ -1,4 +1,4 @@
-// Per-target Highway helpers shared by the kernels: loading f32/bf16/f16 as
+// Per-target Highway helpers shared by the kernels: loading f32/bf16/f16/int8 as
 // f32 vectors and horizontal sums. Included once per target (Highway's
 // toggled include guard), after hwy/highway.h.
 #if defined(LORASHARE_KERNELS_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -27,7 +27,13 @@ HWY_INLINE VF LoadF32(DF df, const hwy::float16_t* p) {
   return hn::PromoteTo(df, hn::LoadU(hn::Rebind<hwy::float16_t, DF>(), p));
 }
 
+HWY_INLINE VF LoadF32(DF df, const int8_t* p) {
+  const hn::Rebind<int32_t, DF> di32;
+  return hn::ConvertTo(df, hn::PromoteTo(di32, hn::LoadU(hn::Rebind<int8_t, DF>(), p)));
+}
+
 HWY_INLINE float ScalarF32(float v) { return v; }
+HWY_INLINE float ScalarF32(int8_t v) { return v; }
 HWY_INLINE float ScalarF32(hwy::bfloat16_t v) {
   uint16_t bits;
   std::memcpy(&bits, &v, sizeof(bits));

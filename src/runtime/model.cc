@@ -83,7 +83,7 @@ Result<std::shared_ptr<const Model>> Model::Load(const std::string& program_path
                                                  const std::vector<std::string>& data_paths,
                                                  const ModelOptions& options) {
   if (!KvCacheTakesDType(options.kv_type)) {
-    return MakeError(ErrorCode::kInvalidArgument, "{}: KV cache type {} is not f32 or f16",
+    return MakeError(ErrorCode::kInvalidArgument, "{}: KV cache type {} is not f32, f16 or i8",
                      program_path, DTypeName(options.kv_type));
   }
   LS_ASSIGN_OR_RETURN(auto program, ProgramFile::Open(program_path));
@@ -280,10 +280,12 @@ const void* LoadedModel::WeightData(int32_t tensor) const {
 }
 
 uint64_t LoadedModel::KvCacheBytes(int32_t max_seq_len) const {
-  uint64_t elements = 0;
-  const auto positions = static_cast<uint64_t>(KvCacheCapacity(max_seq_len));
-  for (int64_t width : plan_.kv_width) elements += 2 * static_cast<uint64_t>(width) * positions;
-  return elements * DTypeSize(kv_type_);
+  uint64_t bytes = 0;
+  const int64_t capacity = KvCacheCapacity(max_seq_len);
+  for (const KvShape& shape : plan_.kv_shapes) {
+    bytes += 2 * lorashare::KvCacheBytes(kv_type_, shape.kv_heads, shape.head_dim, capacity);
+  }
+  return bytes;
 }
 
 }  // namespace lorashare

@@ -26,8 +26,9 @@ struct ModelOptions {
   bool share_weights = true;
   // Worker threads for kernels; 0 = one per core.
   int threads = 0;
-  // Element type of the sessions' KV caches: f32, or f16 (half the memory and
-  // the bytes attention reads; keys and values rounded to f16).
+  // Element type of the sessions' KV caches: f32; f16 (half the memory and
+  // the bytes attention reads; keys and values rounded to f16); or i8 (about
+  // a quarter; int8 with a scale per kv head and position, kernels/attention.h).
   DType kv_type = DType::kF32;
 };
 

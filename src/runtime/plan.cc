@@ -250,8 +250,8 @@ class Planner {
     if (!attention_layers_.insert(layer).second) {
       return Fail(index, "layer {} attends twice", layer);
     }
-    plan_.kv_cache_of_instruction[index] = static_cast<int32_t>(plan_.kv_width.size());
-    plan_.kv_width.push_back(kv_heads * head_dim);
+    plan_.kv_cache_of_instruction[index] = static_cast<int32_t>(plan_.kv_shapes.size());
+    plan_.kv_shapes.push_back({.kv_heads = kv_heads, .head_dim = head_dim});
     return OkStatus();
   }
 

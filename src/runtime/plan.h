@@ -44,12 +44,18 @@ struct LoraGroup {
   int64_t rank = 0;                   // sum of the members' ranks
 };
 
+// The shape of one layer's KV cache.
+struct KvShape {
+  int64_t kv_heads = 0;
+  int64_t head_dim = 0;
+};
+
 struct ExecutionPlan {
   std::vector<PlannedValue> values;  // by value index
   std::vector<PlannedSlot> slots;
-  // One KV cache per ATTENTION instruction (one per layer): its row width,
-  // n_kv_heads * head_dim, and which cache each instruction uses (-1: none).
-  std::vector<int64_t> kv_width;
+  // One KV cache per ATTENTION instruction (one per layer): its shape, and
+  // which cache each instruction uses (-1: none).
+  std::vector<KvShape> kv_shapes;
   std::vector<int32_t> kv_cache_of_instruction;
   std::vector<LoraGroup> lora_groups;
   std::vector<int32_t> lora_group_of_instruction;  // -1: not a LORA

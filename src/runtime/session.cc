@@ -24,11 +24,11 @@ class LoadedSession final : public Session {
 
   // Reserves the KV cache; false when the system refuses the memory.
   bool AllocateKvCache() {
-    const size_t element = DTypeSize(model_->kv_type());
     buffers_.kv_capacity = KvCacheCapacity(capacity_);
-    for (int64_t width : model_->plan().kv_width) {
+    for (const KvShape& shape : model_->plan().kv_shapes) {
       // Uninitialised: pages become resident only as the conversation grows.
-      const size_t bytes = width * buffers_.kv_capacity * element;
+      const size_t bytes =
+          KvCacheBytes(model_->kv_type(), shape.kv_heads, shape.head_dim, buffers_.kv_capacity);
       buffers_.k_cache.emplace_back(new (std::nothrow) uint8_t[bytes]);
       buffers_.v_cache.emplace_back(new (std::nothrow) uint8_t[bytes]);
       if (!buffers_.k_cache.back() || !buffers_.v_cache.back()) return false;

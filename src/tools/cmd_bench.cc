@@ -12,7 +12,7 @@
 // {
 //   "model": "<.pte>", "data": ["<.ptd>", ...],
 //   "threads": worker threads (0 resolved to the core count),
-//   "kv_type": "f32" or "f16" (the KV cache's element type),
+//   "kv_type": "f32", "f16" or "i8" (the KV cache's element type),
 //   "prompt_len", "gen", "repeat", "warmup": as run,
 //   "load_average": the system's 1-minute load average when the run ended
 //                               (other work on the machine skews every figure)

@@ -11,6 +11,8 @@
 //   root mean square over the steps);
 // - the program then decodes greedily on its own from the prompt: the number
 //   of leading tokens identical to the reference's greedy tokens.
+// --kv-type sets the measured program's KV cache (the reference's is f32), so
+// the same program against itself measures what an f16 or int8 cache costs.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "tools/commands.h"
+#include "tools/generation_support.h"
 #include "tools/report.h"
 
 namespace lorashare::tools {
@@ -33,6 +36,7 @@ struct QualityFlags {
   int32_t prompt_len = 32;
   int32_t steps = 32;
   int threads = 0;
+  DType kv_type = DType::kF32;  // of --model's sessions
   bool json = false;
 };
 
@@ -79,9 +83,9 @@ Result<GreedyRun> Decode(const Model& model, const std::vector<int32_t>& prompt,
 }
 
 Result<std::shared_ptr<const Model>> LoadProgram(const std::string& path,
-                                                 const std::vector<std::string>& data, int threads,
-                                                 int32_t tokens) {
-  LS_ASSIGN_OR_RETURN(auto model, Model::Load(path, data, {.threads = threads}));
+                                                 const std::vector<std::string>& data,
+                                                 const ModelOptions& options, int32_t tokens) {
+  LS_ASSIGN_OR_RETURN(auto model, Model::Load(path, data, options));
   if (tokens > model->spec().model.max_context) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "{}: --prompt-len + --steps = {} tokens exceed the model's context of {}",
@@ -96,9 +100,11 @@ Result<QualityReport> Compare(const QualityFlags& flags) {
   }
   const int32_t tokens = flags.prompt_len + flags.steps;
   const auto& reference_data = flags.reference_data.empty() ? flags.data : flags.reference_data;
-  LS_ASSIGN_OR_RETURN(auto reference,
-                      LoadProgram(flags.reference, reference_data, flags.threads, tokens));
-  LS_ASSIGN_OR_RETURN(auto model, LoadProgram(flags.model, flags.data, flags.threads, tokens));
+  LS_ASSIGN_OR_RETURN(auto reference, LoadProgram(flags.reference, reference_data,
+                                                  {.threads = flags.threads}, tokens));
+  LS_ASSIGN_OR_RETURN(auto model,
+                      LoadProgram(flags.model, flags.data,
+                                  {.threads = flags.threads, .kv_type = flags.kv_type}, tokens));
   const int32_t vocab_size = reference->spec().model.vocab_size;
   if (model->spec().model.vocab_size != vocab_size) {
     return MakeError(ErrorCode::kMismatch, "{} has a vocabulary of {} tokens, {} of {}",
@@ -146,6 +152,7 @@ void Print(const QualityFlags& flags, const QualityReport& report) {
                                    {"reference", flags.reference},
                                    {"prompt_len", flags.prompt_len},
                                    {"steps", flags.steps},
+                                   {"kv_type", DTypeName(flags.kv_type)},
                                    {"mean_abs_error", report.mean_abs_error},
                                    {"max_abs_error", report.max_abs_error},
                                    {"reference_logit_std", report.reference_logit_std},
@@ -155,8 +162,8 @@ void Print(const QualityFlags& flags, const QualityReport& report) {
     fmt::print("{}\n", json.dump());
     return;
   }
-  fmt::print("{} against {}: prompt of {} tokens, {} steps\n", flags.model, flags.reference,
-             flags.prompt_len, flags.steps);
+  fmt::print("{} ({} KV cache) against {}: prompt of {} tokens, {} steps\n", flags.model,
+             DTypeName(flags.kv_type), flags.reference, flags.prompt_len, flags.steps);
   fmt::print("  logits: mean |error| {:.6g}, max |error| {:.6g} (reference logits: std {:.6g})\n",
              report.mean_abs_error, report.max_abs_error, report.reference_logit_std);
   fmt::print("  top-1 agreement (teacher-forced): {}/{} ({:.1f}%)\n", report.top1_matches,
@@ -186,6 +193,7 @@ void RegisterQuality(CLI::App& app, int* exit_code) {
   cmd->add_option("--steps", flags->steps, "greedy steps compared")->capture_default_str();
   cmd->add_option("--threads", flags->threads, "worker threads (0 = one per core)")
       ->capture_default_str();
+  AddKvTypeOption(cmd, &flags->kv_type);
   cmd->add_flag("--json", flags->json, "print one JSON object");
   cmd->callback([flags, exit_code] {
     auto report = Compare(*flags);

@@ -35,7 +35,7 @@ Result<LoadedModel> LoadModelForGeneration(const std::string& program_path,
                                            const ModelOptions& options, int32_t session_tokens,
                                            const Tokenizer& tokenizer);
 
-// Adds --kv-type (f32 or f16: the KV cache's element type, see
+// Adds --kv-type (f32, f16 or i8: the KV cache's element type, see
 // ModelOptions::kv_type) to `cmd`. `kv_type` must outlive the command.
 void AddKvTypeOption(CLI::App* cmd, DType* kv_type);
 

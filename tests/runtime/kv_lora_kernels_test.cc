@@ -1,6 +1,6 @@
 // The kernels the runtime adds on top of the per-op ones, on every Highway
-// target this CPU supports: attention over an f16 KV cache against the scalar
-// reference and against the f32 cache, f16 cache stores, and LoRA with the A
+// target this CPU supports: attention over f16 and int8 KV caches against the
+// scalar reference and against the f32 cache, the caches' stores, and LoRA with the A
 // products of a group computed in one pass against each member's own
 // reference.
 #include <fmt/format.h>
@@ -23,8 +23,8 @@ using KvLoraKernelTest = PerTargetTest;
 // ([count, kv_width] f32) at positions [0, count).
 std::vector<uint8_t> FilledCache(const std::vector<float>& rows, AttentionArgs layout,
                                  int64_t count, bool keys) {
-  std::vector<uint8_t> cache(layout.n_kv_heads * layout.capacity * layout.head_dim *
-                             DTypeSize(layout.kv_dtype));
+  std::vector<uint8_t> cache(
+      KvCacheBytes(layout.kv_dtype, layout.n_kv_heads, layout.head_dim, layout.capacity));
   layout.n = count;
   layout.start_position = 0;
   (keys ? StoreKeys : StoreValues)(rows.data(), layout, cache.data());
@@ -74,6 +74,101 @@ TEST_P(KvLoraKernelTest, StoreKeysAndValuesUseTheCacheLayouts) {
   }
 }
 
+// int8: each kv head's row at a position gets scale max|x| / 127, its
+// largest element +-127, and every element within half a step of its value;
+// opening a key block zeroes its keys and scales; nothing else is written.
+TEST_P(KvLoraKernelTest, StoreKeysAndValuesQuantizeInt8) {
+  const int64_t kv_heads = 3, head_dim = 5, capacity = 2 * kKeyBlock, start = 60, n = 6;
+  auto values = RandomFloats(n * kv_heads * head_dim, 4, -3.0f, 3.0f);
+  std::fill_n(values.begin() + head_dim, head_dim, 0.0f);  // an all-zero row: scale 0
+  AttentionArgs args{.kv_dtype = DType::kI8,
+                     .n = n,
+                     .start_position = start,
+                     .n_kv_heads = kv_heads,
+                     .head_dim = head_dim,
+                     .capacity = capacity};
+  const uint64_t bytes = KvCacheBytes(DType::kI8, kv_heads, head_dim, capacity);
+  ASSERT_EQ(bytes, (kv_heads * capacity * head_dim + 63) / 64 * 64 + kv_heads * capacity * 4);
+  std::vector<uint8_t> k(bytes, 0x55), v(bytes, 0x55);
+  StoreKeys(values.data(), args, k.data());
+  StoreValues(values.data(), args, v.data());
+  const auto* k8 = reinterpret_cast<const int8_t*>(k.data());
+  const auto* v8 = reinterpret_cast<const int8_t*>(v.data());
+  const float* k_scales = KvScales(args, k.data());
+  const float* v_scales = KvScales(args, v.data());
+  float untouched;
+  std::memset(&untouched, 0x55, sizeof(untouched));
+  for (int64_t h = 0; h < kv_heads; ++h) {
+    for (int64_t p = 0; p < capacity; ++p) {
+      const int64_t at = h * capacity + p;
+      if (p < start || p >= start + n) {
+        const bool zeroed = p >= 64;  // the block position 64 opened
+        ASSERT_EQ(k_scales[at], zeroed ? 0.0f : untouched) << "head " << h << " position " << p;
+        ASSERT_EQ(v_scales[at], untouched) << "position " << p;
+        for (int64_t i = 0; i < head_dim; ++i) {
+          ASSERT_EQ(k8[KeyIndex(args, h, i, p)], zeroed ? 0 : 0x55) << "position " << p;
+          ASSERT_EQ(v8[ValueIndex(args, h, i, p)], 0x55) << "position " << p;
+        }
+        continue;
+      }
+      const float* row = &values[((p - start) * kv_heads + h) * head_dim];
+      float amax = 0;
+      for (int64_t i = 0; i < head_dim; ++i) amax = std::max(amax, std::fabs(row[i]));
+      const std::string what = fmt::format("head {} position {}", h, p);
+      ASSERT_FLOAT_EQ(k_scales[at], amax / 127) << what;
+      ASSERT_FLOAT_EQ(v_scales[at], amax / 127) << what;
+      int largest = 0;
+      for (int64_t i = 0; i < head_dim; ++i) {
+        const int8_t key = k8[KeyIndex(args, h, i, p)], value = v8[ValueIndex(args, h, i, p)];
+        ASSERT_EQ(key, value) << what;
+        ASSERT_GE(key, -127) << what;
+        ASSERT_LE(std::fabs(key * k_scales[at] - row[i]), k_scales[at] * 0.5f * 1.0001f) << what;
+        largest = std::max(largest, std::abs(static_cast<int>(key)));
+      }
+      ASSERT_EQ(largest, amax > 0 ? 127 : 0) << what;
+    }
+  }
+}
+
+// Attention over an int8 cache matches the scalar reference over the same
+// cache, and the f32 cache within int8 rounding.
+TEST_P(KvLoraKernelTest, AttentionOverInt8CacheMatchesReference) {
+  ThreadPool pool(2);
+  // Positions past a key block and past the last whole vector; 4 + 2 heads.
+  const int64_t heads = 12, kv_heads = 2, head_dim = 64, start = 75, n = 3;
+  const int64_t kv_width = kv_heads * head_dim, rows = start + n;
+  const auto q = RandomFloats(n * heads * head_dim, 5, -1, 1);
+  const auto k = RandomFloats(rows * kv_width, 6, -1, 1);
+  const auto v = RandomFloats(rows * kv_width, 7);
+  AttentionArgs args{.q = q.data(),
+                     .kv_dtype = DType::kI8,
+                     .n = n,
+                     .start_position = start,
+                     .n_heads = heads,
+                     .n_kv_heads = kv_heads,
+                     .head_dim = head_dim,
+                     .capacity = KvCacheCapacity(rows)};
+  const auto k8 = FilledCache(k, args, rows, true), v8 = FilledCache(v, args, rows, false);
+  args.k_cache = k8.data();
+  args.v_cache = v8.data();
+  std::vector<float> got(n * heads * head_dim), want(got.size()), f32(got.size());
+  args.out = got.data();
+  Attention(args, &pool);
+  args.out = want.data();
+  AttentionReference(args);
+  ExpectClose(got, want, 1e-4f, 1e-5f, "int8 cache vs reference");
+  args.kv_dtype = DType::kF32;
+  const auto k32 = FilledCache(k, args, rows, true), v32 = FilledCache(v, args, rows, false);
+  args.k_cache = k32.data();
+  args.v_cache = v32.data();
+  args.out = f32.data();
+  Attention(args, &pool);
+  // Outputs are means of values of up to 1 in size, each within 1/254 of its
+  // cached value; the weights move by the keys' rounding.
+  ExpectClose(got, f32, 1e-2f, 1e-2f, "int8 cache vs f32 cache");
+  EXPECT_NE(got, f32);
+}
+
 TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
   ThreadPool pool(2);
   // Five query heads per kv head: computed four together, then one.
@@ -119,7 +214,7 @@ TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
 TEST_P(KvLoraKernelTest, AppendAndAttendStoresThenAttends) {
   ThreadPool pool(2);
   const int64_t heads = 20, kv_heads = 5, head_dim = 24, start = 70;
-  for (const DType dtype : {DType::kF32, DType::kF16}) {
+  for (const DType dtype : {DType::kF32, DType::kF16, DType::kI8}) {
     for (const int64_t n : {int64_t{1}, int64_t{4}}) {
       const int64_t rows = start + n, kv_width = kv_heads * head_dim;
       const auto q = RandomFloats(n * heads * head_dim, 11, -2, 2);

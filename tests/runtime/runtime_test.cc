@@ -557,6 +557,46 @@ TEST_F(RuntimeTest, F16KvCacheMatchesF32Cache) {
   EXPECT_NE(bad.error().message().find("bf16"), std::string::npos) << bad.error().message();
 }
 
+// An int8 KV cache takes a byte per element and an f32 scale per kv head and
+// position, and stays close to the f32 cache: every kept key and value is
+// within half a step (1/254 of its row's largest) of its value. Decoding from
+// it takes the f32 cache's greedy token at every step; the f32 cache itself
+// matches the numpy pass.
+TEST_F(RuntimeTest, Int8KvCacheStaysCloseToF32Cache) {
+  const TinyConfig config = LlamaConfig();
+  const Weights weights = MakeWeights(config);
+  WriteBase(config, weights);
+  auto f32 = Load("base.pte", {"foundation.ptd"});
+  auto i8 = Load("base.pte", {"foundation.ptd"}, {.kv_type = DType::kI8});
+  ASSERT_TRUE(f32 && i8);
+  const uint64_t elements = config.model.n_kv_heads * config.model.head_dim * 64;
+  EXPECT_EQ(
+      i8->KvCacheBytes(10),
+      2u * config.model.n_layers * ((elements + 63) / 64 * 64 + config.model.n_kv_heads * 64 * 4));
+  const std::vector<int32_t> tokens = {1, 17, 5, 42, 9, 23, 60, 3, 11, 70, 2, 33, 8, 19};
+  const auto reference = Reference(config, weights, tokens);
+  const size_t prefill = 6;
+  const auto want = Run(*f32, tokens, prefill);
+  const auto got = Run(*i8, tokens, prefill);
+  ExpectMatchesReference(want, reference, prefill, config.model.vocab_size);
+  // Each logit within 1% of its row's largest (here 0.4% at most).
+  double max_difference = 0;
+  for (size_t r = 0; r < got.size(); ++r) {
+    float largest = 0;
+    for (float logit : want[r]) largest = std::max(largest, std::fabs(logit));
+    for (size_t i = 0; i < got[r].size(); ++i) {
+      ASSERT_LE(std::fabs(got[r][i] - want[r][i]), 0.01f * largest)
+          << "row " << r << " logit " << i;
+      max_difference = std::max<double>(max_difference, std::fabs(got[r][i] - want[r][i]));
+    }
+    const auto top = [](const std::vector<float>& row) {
+      return std::max_element(row.begin(), row.end()) - row.begin();
+    };
+    EXPECT_EQ(top(got[r]), top(want[r])) << "row " << r;
+  }
+  EXPECT_GT(max_difference, 0.0);  // the int8 cache really ran
+}
+
 // Plan validation refuses packed tensors where plain ones are read and
 // packed tensors whose logical shape does not fit the instruction.
 TEST_F(RuntimeTest, PackedTensorsAreValidated) {

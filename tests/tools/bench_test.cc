@@ -272,11 +272,13 @@ TEST_F(BenchTest, ProcessesReportTheirPss) {
   EXPECT_LT(report["pss_sum_over_rss"].get<double>(), 2.0);
 }
 
-TEST_F(BenchTest, KvTypeF16) {
-  Json report = ParseJson(
-      Bench("base.pte", {"--kv-type", "f16", "--repeat", "1", "--json", "--no-bandwidth"}));
-  EXPECT_EQ(report["kv_type"], "f16");
-  ExpectStats(report, "decode_tok_s", 1);
+TEST_F(BenchTest, KvTypesF16AndI8) {
+  for (const char* kv_type : {"f16", "i8"}) {
+    Json report = ParseJson(
+        Bench("base.pte", {"--kv-type", kv_type, "--repeat", "1", "--json", "--no-bandwidth"}));
+    EXPECT_EQ(report["kv_type"], kv_type);
+    ExpectStats(report, "decode_tok_s", 1);
+  }
 }
 
 TEST_F(BenchTest, HumanTableByDefault) {
