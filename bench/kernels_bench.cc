@@ -264,6 +264,59 @@ void BM_Attention(benchmark::State& state) {
 }
 BENCHMARK(BM_Attention)->ArgNames({"len", "kv"})->ArgsProduct({{128, 1024}, {0, 1, 2}});
 
+// Attention as decode meets it: one token over `len` positions in each of 16
+// layers' caches (1B shape), two threads, the caches cold: a 64 MiB read
+// (untimed) before each pass over the layers evicts them from the L3, as the
+// weights streaming between two layers' attention do.
+void BM_AttentionDecode(benchmark::State& state) {
+  constexpr int64_t kLayers = 16, heads = 32, kv_heads = 8, head_dim = 64;
+  const int64_t len = state.range(0);
+  const DType kv_type = std::array{DType::kF32, DType::kF16, DType::kI8}[state.range(1)];
+  const int64_t capacity = KvCacheCapacity(len);
+  std::vector<float> q(heads * head_dim, 0.1f), out(q.size());
+  const std::vector<float> rows = RandomFloats(len * kv_heads * head_dim, 1.0f, 3);
+  AttentionArgs args{.q = q.data(),
+                     .kv_dtype = kv_type,
+                     .out = out.data(),
+                     .n = len,
+                     .n_heads = heads,
+                     .n_kv_heads = kv_heads,
+                     .head_dim = head_dim,
+                     .capacity = capacity};
+  const uint64_t bytes = KvCacheBytes(kv_type, kv_heads, head_dim, capacity);
+  std::vector<std::vector<uint8_t>> k(kLayers, std::vector<uint8_t>(bytes));
+  std::vector<std::vector<uint8_t>> v = k;
+  for (int64_t layer = 0; layer < kLayers; ++layer) {
+    StoreKeys(rows.data(), args, k[layer].data());
+    StoreValues(rows.data(), args, v[layer].data());
+  }
+  args.n = 1;
+  args.start_position = len - 1;
+  std::vector<uint64_t> evict(64 << 20 >> 3, 1);
+  ThreadPool pool(2);
+  for (auto _ : state) {
+    state.PauseTiming();
+    uint64_t sum = 0;
+    for (uint64_t word : evict) sum += word;
+    benchmark::DoNotOptimize(sum);
+    state.ResumeTiming();
+    for (int64_t layer = 0; layer < kLayers; ++layer) {
+      args.k_cache = k[layer].data();
+      args.v_cache = v[layer].data();
+      Attention(args, &pool);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(fmt::format("{} KV, 16 layers", DTypeName(kv_type)));
+  state.SetBytesProcessed(state.iterations() * kLayers * 2 *
+                          static_cast<int64_t>(KvCacheBytes(kv_type, kv_heads, head_dim, len)));
+}
+BENCHMARK(BM_AttentionDecode)
+    ->ArgNames({"len", "kv"})
+    ->ArgsProduct({{160, 1024, 4096}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 }  // namespace lorashare
 
