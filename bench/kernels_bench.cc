@@ -231,67 +231,65 @@ BENCHMARK(BM_ReadInPasses)
     ->Arg(512)
     ->UseRealTime();
 
-// One decoded token's attention (1B shape: 32 heads over 8 kv heads of 64) over
-// `len` cached positions, per KV cache type, on one thread with the cache warm.
-void BM_Attention(benchmark::State& state) {
-  const int64_t len = state.range(0), heads = 32, kv_heads = 8, head_dim = 64;
-  const DType kv_type = std::array{DType::kF32, DType::kF16, DType::kI8}[state.range(1)];
+// One decoded token's attention in the 1B shape (32 heads over 8 kv heads of
+// 64) over a key and a value cache of `len` random positions.
+struct DecodeAttention {
+  std::vector<float> q, out;
+  std::vector<uint8_t> k, v;
+  AttentionArgs args;
+};
+
+DecodeAttention MakeDecodeAttention(int64_t len, DType kv_type) {
+  constexpr int64_t kHeads = 32, kKvHeads = 8, kHeadDim = 64;
+  DecodeAttention a;
+  a.q.assign(kHeads * kHeadDim, 0.1f);
+  a.out.resize(a.q.size());
   const int64_t capacity = KvCacheCapacity(len);
-  std::vector<float> q(heads * head_dim, 0.1f), out(q.size());
-  const std::vector<float> rows = RandomFloats(len * kv_heads * head_dim, 1.0f, 3);
-  AttentionArgs args{.q = q.data(),
-                     .kv_dtype = kv_type,
-                     .out = out.data(),
-                     .n = len,
-                     .start_position = 0,
-                     .n_heads = heads,
-                     .n_kv_heads = kv_heads,
-                     .head_dim = head_dim,
-                     .capacity = capacity};
-  std::vector<uint8_t> k(KvCacheBytes(kv_type, kv_heads, head_dim, capacity));
-  std::vector<uint8_t> v(k.size());
-  StoreKeys(rows.data(), args, k.data());
-  StoreValues(rows.data(), args, v.data());
-  args.k_cache = k.data();
-  args.v_cache = v.data();
-  args.n = 1;
-  args.start_position = len - 1;
+  a.k.resize(KvCacheBytes(kv_type, kKvHeads, kHeadDim, capacity));
+  a.v.resize(a.k.size());
+  a.args = {.q = a.q.data(),
+            .k_cache = a.k.data(),
+            .v_cache = a.v.data(),
+            .kv_dtype = kv_type,
+            .out = a.out.data(),
+            .n = len,
+            .n_heads = kHeads,
+            .n_kv_heads = kKvHeads,
+            .head_dim = kHeadDim,
+            .capacity = capacity};
+  const std::vector<float> rows = RandomFloats(len * kKvHeads * kHeadDim, 1.0f, 3);
+  StoreKeys(rows.data(), a.args, a.k.data());
+  StoreValues(rows.data(), a.args, a.v.data());
+  a.args.n = 1;
+  a.args.start_position = len - 1;
+  return a;
+}
+
+DType KvTypeArg(int64_t index) { return std::array{DType::kF32, DType::kF16, DType::kI8}[index]; }
+
+// Per KV cache type, on one thread with the cache warm.
+void BM_Attention(benchmark::State& state) {
+  const DType kv_type = KvTypeArg(state.range(1));
+  const DecodeAttention a = MakeDecodeAttention(state.range(0), kv_type);
   for (auto _ : state) {
-    Attention(args, nullptr);
-    benchmark::DoNotOptimize(out.data());
+    Attention(a.args, nullptr);
+    benchmark::DoNotOptimize(a.out.data());
   }
   state.SetLabel(fmt::format("{} KV", DTypeName(kv_type)));
 }
 BENCHMARK(BM_Attention)->ArgNames({"len", "kv"})->ArgsProduct({{128, 1024}, {0, 1, 2}});
 
-// Attention as decode meets it: one token over `len` positions in each of 16
-// layers' caches (1B shape), two threads, the caches cold: a 64 MiB read
-// (untimed) before each pass over the layers evicts them from the L3, as the
-// weights streaming between two layers' attention do.
+// Attention as decode meets it: one token over each of 16 layers' caches, two
+// threads, the caches cold: a 64 MiB read (untimed) before each pass over the
+// layers evicts them from the L3, as the weights streaming between two
+// layers' attention do.
 void BM_AttentionDecode(benchmark::State& state) {
-  constexpr int64_t kLayers = 16, heads = 32, kv_heads = 8, head_dim = 64;
-  const int64_t len = state.range(0);
-  const DType kv_type = std::array{DType::kF32, DType::kF16, DType::kI8}[state.range(1)];
-  const int64_t capacity = KvCacheCapacity(len);
-  std::vector<float> q(heads * head_dim, 0.1f), out(q.size());
-  const std::vector<float> rows = RandomFloats(len * kv_heads * head_dim, 1.0f, 3);
-  AttentionArgs args{.q = q.data(),
-                     .kv_dtype = kv_type,
-                     .out = out.data(),
-                     .n = len,
-                     .n_heads = heads,
-                     .n_kv_heads = kv_heads,
-                     .head_dim = head_dim,
-                     .capacity = capacity};
-  const uint64_t bytes = KvCacheBytes(kv_type, kv_heads, head_dim, capacity);
-  std::vector<std::vector<uint8_t>> k(kLayers, std::vector<uint8_t>(bytes));
-  std::vector<std::vector<uint8_t>> v = k;
+  constexpr int64_t kLayers = 16;
+  const DType kv_type = KvTypeArg(state.range(1));
+  std::vector<DecodeAttention> layers;
   for (int64_t layer = 0; layer < kLayers; ++layer) {
-    StoreKeys(rows.data(), args, k[layer].data());
-    StoreValues(rows.data(), args, v[layer].data());
+    layers.push_back(MakeDecodeAttention(state.range(0), kv_type));
   }
-  args.n = 1;
-  args.start_position = len - 1;
   std::vector<uint64_t> evict(64 << 20 >> 3, 1);
   ThreadPool pool(2);
   for (auto _ : state) {
@@ -300,16 +298,14 @@ void BM_AttentionDecode(benchmark::State& state) {
     for (uint64_t word : evict) sum += word;
     benchmark::DoNotOptimize(sum);
     state.ResumeTiming();
-    for (int64_t layer = 0; layer < kLayers; ++layer) {
-      args.k_cache = k[layer].data();
-      args.v_cache = v[layer].data();
-      Attention(args, &pool);
-    }
-    benchmark::DoNotOptimize(out.data());
+    for (const DecodeAttention& layer : layers) Attention(layer.args, &pool);
+    benchmark::DoNotOptimize(layers.back().out.data());
   }
   state.SetLabel(fmt::format("{} KV, 16 layers", DTypeName(kv_type)));
-  state.SetBytesProcessed(state.iterations() * kLayers * 2 *
-                          static_cast<int64_t>(KvCacheBytes(kv_type, kv_heads, head_dim, len)));
+  const AttentionArgs& args = layers[0].args;
+  state.SetBytesProcessed(
+      state.iterations() * kLayers * 2 *
+      static_cast<int64_t>(KvCacheBytes(kv_type, args.n_kv_heads, args.head_dim, state.range(0))));
 }
 BENCHMARK(BM_AttentionDecode)
     ->ArgNames({"len", "kv"})

@@ -130,79 +130,59 @@ TEST_P(KvLoraKernelTest, StoreKeysAndValuesQuantizeInt8) {
   }
 }
 
-// Attention over an int8 cache matches the scalar reference over the same
-// cache, and the f32 cache within int8 rounding.
-TEST_P(KvLoraKernelTest, AttentionOverInt8CacheMatchesReference) {
+// A compact cache's attention shape and inputs: the query values and the
+// keys and values of positions [0, start + n), uniform in (-range, range).
+struct CacheCase {
+  int64_t heads, kv_heads, head_dim, start, n;
+  float range;
+};
+
+// Attention over a `dtype` cache of `c`: it matches the scalar reference
+// over the same cache, and the f32 cache's within `tolerance` (relative and
+// absolute), without being equal to it.
+void ExpectAttentionOverCache(DType dtype, const CacheCase& c, float tolerance) {
   ThreadPool pool(2);
-  // Positions past a key block and past the last whole vector; 4 + 2 heads.
-  const int64_t heads = 12, kv_heads = 2, head_dim = 64, start = 75, n = 3;
-  const int64_t kv_width = kv_heads * head_dim, rows = start + n;
-  const auto q = RandomFloats(n * heads * head_dim, 5, -1, 1);
-  const auto k = RandomFloats(rows * kv_width, 6, -1, 1);
-  const auto v = RandomFloats(rows * kv_width, 7);
+  const int64_t rows = c.start + c.n, kv_width = c.kv_heads * c.head_dim;
+  const auto q = RandomFloats(c.n * c.heads * c.head_dim, 1, -c.range, c.range);
+  const auto k = RandomFloats(rows * kv_width, 2, -c.range, c.range);
+  const auto v = RandomFloats(rows * kv_width, 3);
   AttentionArgs args{.q = q.data(),
-                     .kv_dtype = DType::kI8,
-                     .n = n,
-                     .start_position = start,
-                     .n_heads = heads,
-                     .n_kv_heads = kv_heads,
-                     .head_dim = head_dim,
+                     .kv_dtype = dtype,
+                     .n = c.n,
+                     .start_position = c.start,
+                     .n_heads = c.heads,
+                     .n_kv_heads = c.kv_heads,
+                     .head_dim = c.head_dim,
                      .capacity = KvCacheCapacity(rows)};
-  const auto k8 = FilledCache(k, args, rows, true), v8 = FilledCache(v, args, rows, false);
-  args.k_cache = k8.data();
-  args.v_cache = v8.data();
-  std::vector<float> got(n * heads * head_dim), want(got.size()), f32(got.size());
-  args.out = got.data();
-  Attention(args, &pool);
-  args.out = want.data();
-  AttentionReference(args);
-  ExpectClose(got, want, 1e-4f, 1e-5f, "int8 cache vs reference");
-  args.kv_dtype = DType::kF32;
-  const auto k32 = FilledCache(k, args, rows, true), v32 = FilledCache(v, args, rows, false);
-  args.k_cache = k32.data();
-  args.v_cache = v32.data();
-  args.out = f32.data();
-  Attention(args, &pool);
-  // Outputs are means of values of up to 1 in size, each within 1/254 of its
-  // cached value; the weights move by the keys' rounding.
-  ExpectClose(got, f32, 1e-2f, 1e-2f, "int8 cache vs f32 cache");
+  const std::string name(DTypeName(dtype));
+  std::vector<float> got(c.n * c.heads * c.head_dim), want(got.size()), f32(got.size());
+  for (const DType cache : {dtype, DType::kF32}) {
+    args.kv_dtype = cache;
+    const auto k_cache = FilledCache(k, args, rows, true);
+    const auto v_cache = FilledCache(v, args, rows, false);
+    args.k_cache = k_cache.data();
+    args.v_cache = v_cache.data();
+    args.out = cache == dtype ? got.data() : f32.data();
+    Attention(args, &pool);
+    if (cache != dtype) continue;
+    args.out = want.data();
+    AttentionReference(args);
+  }
+  ExpectClose(got, want, 1e-4f, 1e-5f, name + " cache vs reference");
+  ExpectClose(got, f32, tolerance, tolerance, name + " cache vs f32 cache");
   EXPECT_NE(got, f32);
 }
 
+// f16 keys and values are within 2^-11 (relative) of the f32 cache's. Five
+// query heads per kv head: computed four together, then one.
 TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
-  ThreadPool pool(2);
-  // Five query heads per kv head: computed four together, then one.
-  const int64_t heads = 10, kv_heads = 2, head_dim = 20, start = 13, n = 5;
-  const int64_t kv_width = kv_heads * head_dim, rows = start + n;
-  const auto q = RandomFloats(n * heads * head_dim, 1, -2, 2);
-  const auto k = RandomFloats(rows * kv_width, 2, -2, 2);
-  const auto v = RandomFloats(rows * kv_width, 3);
-  AttentionArgs args{.q = q.data(),
-                     .kv_dtype = DType::kF16,
-                     .n = n,
-                     .start_position = start,
-                     .n_heads = heads,
-                     .n_kv_heads = kv_heads,
-                     .head_dim = head_dim,
-                     .capacity = KvCacheCapacity(rows)};
-  const auto k16 = FilledCache(k, args, rows, true), v16 = FilledCache(v, args, rows, false);
-  args.k_cache = k16.data();
-  args.v_cache = v16.data();
-  std::vector<float> got(n * heads * head_dim), want(got.size()), f32(got.size());
-  args.out = got.data();
-  Attention(args, &pool);
-  args.out = want.data();
-  AttentionReference(args);
-  ExpectClose(got, want, 1e-4f, 1e-5f, "f16 cache vs reference");
-  // The same rows in f32: within f16 rounding (2^-11 relative) of keys and values.
-  args.kv_dtype = DType::kF32;
-  const auto k32 = FilledCache(k, args, rows, true), v32 = FilledCache(v, args, rows, false);
-  args.k_cache = k32.data();
-  args.v_cache = v32.data();
-  args.out = f32.data();
-  Attention(args, &pool);
-  ExpectClose(got, f32, 1e-2f, 1e-2f, "f16 cache vs f32 cache");
-  EXPECT_NE(got, f32);
+  ExpectAttentionOverCache(DType::kF16, {10, 2, 20, 13, 5, 2.0f}, 1e-2f);
+}
+
+// int8 keys and values are within 1/254 of their row's largest. Positions
+// past a key block and past the last whole vector; four heads, then two.
+TEST_P(KvLoraKernelTest, AttentionOverInt8CacheMatchesReference) {
+  ExpectAttentionOverCache(DType::kI8, {12, 2, 64, 75, 3, 1.0f}, 1e-2f);
 }
 
 // AppendAndAttend for one token (stores and attention in one pass, a kv head

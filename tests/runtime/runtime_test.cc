@@ -116,6 +116,33 @@ class RuntimeTest : public testing::Test {
     }
   }
 
+  // The base program's logits over a fixed token sequence (its first
+  // kKvPrefill tokens as one prefill) with an f32 KV cache, checked against
+  // the numpy pass, and with a `kv_type` one; each model's KvCacheBytes(10).
+  static constexpr size_t kKvPrefill = 6;
+  struct KvCacheRuns {
+    std::vector<std::vector<float>> f32, other;
+    std::vector<float> reference;
+    uint64_t f32_bytes = 0, other_bytes = 0;
+  };
+  KvCacheRuns RunKvCaches(DType kv_type, const TinyConfig& config) {
+    const Weights weights = MakeWeights(config);
+    WriteBase(config, weights);
+    auto f32 = Load("base.pte", {"foundation.ptd"});
+    auto other = Load("base.pte", {"foundation.ptd"}, {.kv_type = kv_type});
+    KvCacheRuns runs;
+    EXPECT_TRUE(f32 && other);
+    if (!f32 || !other) return runs;
+    const std::vector<int32_t> tokens = {1, 17, 5, 42, 9, 23, 60, 3, 11, 70, 2, 33, 8, 19};
+    runs.reference = Reference(config, weights, tokens);
+    runs.f32 = Run(*f32, tokens, kKvPrefill);
+    runs.other = Run(*other, tokens, kKvPrefill);
+    ExpectMatchesReference(runs.f32, runs.reference, kKvPrefill, config.model.vocab_size);
+    runs.f32_bytes = f32->KvCacheBytes(10);
+    runs.other_bytes = other->KvCacheBytes(10);
+    return runs;
+  }
+
   void CheckAgainstNumpy(const TinyConfig& config) {
     const Weights weights = MakeWeights(config);
     WriteBase(config, weights);
@@ -531,24 +558,16 @@ TEST_F(RuntimeTest, PackedWeightsAreViewsIntoTheMapping) {
 // relative per element) of the f32 cache; both against the numpy pass.
 TEST_F(RuntimeTest, F16KvCacheMatchesF32Cache) {
   const TinyConfig config = LlamaConfig();
-  const Weights weights = MakeWeights(config);
-  WriteBase(config, weights);
-  auto f32 = Load("base.pte", {"foundation.ptd"});
-  auto f16 = Load("base.pte", {"foundation.ptd"}, {.kv_type = DType::kF16});
-  ASSERT_TRUE(f32 && f16);
-  EXPECT_EQ(f16->KvCacheBytes(10) * 2, f32->KvCacheBytes(10));
-  const std::vector<int32_t> tokens = {1, 17, 5, 42, 9, 23, 60, 3, 11, 70, 2, 33, 8, 19};
-  const auto reference = Reference(config, weights, tokens);
-  const size_t prefill = 6;
-  const auto want = Run(*f32, tokens, prefill);
-  const auto got = Run(*f16, tokens, prefill);
-  ExpectMatchesReference(want, reference, prefill, config.model.vocab_size);
+  const KvCacheRuns runs = RunKvCaches(DType::kF16, config);
+  ASSERT_EQ(runs.other.size(), runs.f32.size());
+  EXPECT_EQ(runs.other_bytes * 2, runs.f32_bytes);
   double max_difference = 0;
-  for (size_t r = 0; r < got.size(); ++r) {
-    for (size_t i = 0; i < got[r].size(); ++i) {
-      const double want_logit = reference[(prefill - 1 + r) * config.model.vocab_size + i];
-      ASSERT_NEAR(got[r][i], want_logit, 1e-2 + 1e-2 * std::fabs(want_logit));
-      max_difference = std::max<double>(max_difference, std::fabs(got[r][i] - want[r][i]));
+  for (size_t r = 0; r < runs.other.size(); ++r) {
+    for (size_t i = 0; i < runs.other[r].size(); ++i) {
+      const double want_logit = runs.reference[(kKvPrefill - 1 + r) * config.model.vocab_size + i];
+      ASSERT_NEAR(runs.other[r][i], want_logit, 1e-2 + 1e-2 * std::fabs(want_logit));
+      max_difference =
+          std::max<double>(max_difference, std::fabs(runs.other[r][i] - runs.f32[r][i]));
     }
   }
   EXPECT_GT(max_difference, 0.0);  // the f16 cache really ran
@@ -560,39 +579,28 @@ TEST_F(RuntimeTest, F16KvCacheMatchesF32Cache) {
 // An int8 KV cache takes a byte per element and an f32 scale per kv head and
 // position, and stays close to the f32 cache: every kept key and value is
 // within half a step (1/254 of its row's largest) of its value. Decoding from
-// it takes the f32 cache's greedy token at every step; the f32 cache itself
-// matches the numpy pass.
+// it takes the f32 cache's greedy token at every step.
 TEST_F(RuntimeTest, Int8KvCacheStaysCloseToF32Cache) {
   const TinyConfig config = LlamaConfig();
-  const Weights weights = MakeWeights(config);
-  WriteBase(config, weights);
-  auto f32 = Load("base.pte", {"foundation.ptd"});
-  auto i8 = Load("base.pte", {"foundation.ptd"}, {.kv_type = DType::kI8});
-  ASSERT_TRUE(f32 && i8);
+  const KvCacheRuns runs = RunKvCaches(DType::kI8, config);
+  ASSERT_EQ(runs.other.size(), runs.f32.size());
   const uint64_t elements = config.model.n_kv_heads * config.model.head_dim * 64;
-  EXPECT_EQ(
-      i8->KvCacheBytes(10),
-      2u * config.model.n_layers * ((elements + 63) / 64 * 64 + config.model.n_kv_heads * 64 * 4));
-  const std::vector<int32_t> tokens = {1, 17, 5, 42, 9, 23, 60, 3, 11, 70, 2, 33, 8, 19};
-  const auto reference = Reference(config, weights, tokens);
-  const size_t prefill = 6;
-  const auto want = Run(*f32, tokens, prefill);
-  const auto got = Run(*i8, tokens, prefill);
-  ExpectMatchesReference(want, reference, prefill, config.model.vocab_size);
+  EXPECT_EQ(runs.other_bytes, 2u * config.model.n_layers *
+                                  ((elements + 63) / 64 * 64 + config.model.n_kv_heads * 64 * 4));
   // Each logit within 1% of its row's largest (here 0.4% at most).
   double max_difference = 0;
-  for (size_t r = 0; r < got.size(); ++r) {
+  for (size_t r = 0; r < runs.other.size(); ++r) {
+    const std::vector<float>& got = runs.other[r];
+    const std::vector<float>& want = runs.f32[r];
     float largest = 0;
-    for (float logit : want[r]) largest = std::max(largest, std::fabs(logit));
-    for (size_t i = 0; i < got[r].size(); ++i) {
-      ASSERT_LE(std::fabs(got[r][i] - want[r][i]), 0.01f * largest)
-          << "row " << r << " logit " << i;
-      max_difference = std::max<double>(max_difference, std::fabs(got[r][i] - want[r][i]));
+    for (float logit : want) largest = std::max(largest, std::fabs(logit));
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_LE(std::fabs(got[i] - want[i]), 0.01f * largest) << "row " << r << " logit " << i;
+      max_difference = std::max<double>(max_difference, std::fabs(got[i] - want[i]));
     }
-    const auto top = [](const std::vector<float>& row) {
-      return std::max_element(row.begin(), row.end()) - row.begin();
-    };
-    EXPECT_EQ(top(got[r]), top(want[r])) << "row " << r;
+    EXPECT_EQ(std::max_element(got.begin(), got.end()) - got.begin(),
+              std::max_element(want.begin(), want.end()) - want.begin())
+        << "row " << r;
   }
   EXPECT_GT(max_difference, 0.0);  // the int8 cache really ran
 }
