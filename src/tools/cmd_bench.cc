@@ -26,6 +26,9 @@
 //   "rss_after_load_mib", "rss_after_prefill_mib", "rss_after_gen_mib":
 //                               VmRSS at those points, the highest over repeats
 //   "peak_rss_mib":             VmHWM after the last repeat
+//   "kv_cache_mib":             the session's KV cache (Model::KvCacheBytes for
+//                               prompt_len + gen positions); part of the RSS
+//                               once the conversation has written it
 //   "huge_page_mapped_mib":     of the resident memory after the last repeat, how
 //                               much is mapped by 2 MiB entries (SmapsRollup):
 //                               weights mapped so stream without TLB misses
@@ -146,6 +149,7 @@ struct Measurements {
   double rss_after_gen_mib = 0;
   double peak_rss_mib = 0;
   double huge_page_mapped_mib = 0;
+  double kv_cache_mib = 0;
   std::vector<double> stream_bytes_per_s;  // after each repeat, or once (--processes)
 
   void Add(const Cycle& cycle) {
@@ -260,6 +264,7 @@ Result<Measurements> RunRepeats(const BenchFlags& flags, const ProgramSpec& spec
   measured.peak_rss_mib = end.peak_rss_bytes / kMiB;
   LS_ASSIGN_OR_RETURN(SmapsRollup rollup, ReadSmapsRollup());
   measured.huge_page_mapped_mib = rollup.huge_page_mapped_bytes / kMiB;
+  measured.kv_cache_mib = loaded->model->KvCacheBytes(flags.prompt_len + flags.gen) / kMiB;
   return measured;
 }
 
@@ -313,6 +318,7 @@ Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t 
   out["rss_after_gen_mib"] = measured.rss_after_gen_mib;
   out["peak_rss_mib"] = measured.peak_rss_mib;
   out["huge_page_mapped_mib"] = measured.huge_page_mapped_mib;
+  out["kv_cache_mib"] = measured.kv_cache_mib;
   out["weight_bytes_per_token"] = weight_bytes;
   const double achieved = static_cast<double>(weight_bytes) * Summarize(measured.samples[3]).mean *
                           std::max(1, flags.processes) / 1e9;
@@ -345,10 +351,10 @@ void PrintHuman(const Json& report) {
   }
   fmt::print(
       "RSS after load {:.1f} MiB, after prefill {:.1f} MiB, after generation {:.1f} MiB, "
-      "peak {:.1f} MiB; {:.1f} MiB mapped by huge pages\n",
+      "peak {:.1f} MiB; {:.1f} MiB mapped by huge pages; KV cache {:.2f} MiB\n",
       report["rss_after_load_mib"].get<double>(), report["rss_after_prefill_mib"].get<double>(),
       report["rss_after_gen_mib"].get<double>(), report["peak_rss_mib"].get<double>(),
-      report["huge_page_mapped_mib"].get<double>());
+      report["huge_page_mapped_mib"].get<double>(), report["kv_cache_mib"].get<double>());
   const uint64_t weight_bytes = report["weight_bytes_per_token"].get<uint64_t>();
   fmt::print("Weight bytes per decoded token: {} ({:.1f} MiB); achieved {:.2f} GB/s", weight_bytes,
              weight_bytes / kMiB, report["achieved_gb_s"].get<double>());
@@ -539,6 +545,7 @@ Result<Json> RunProcesses(const BenchFlags& flags, uint64_t weight_bytes) {
     high(&merged.rss_after_gen_mib, "rss_after_gen_mib");
     high(&merged.peak_rss_mib, "peak_rss_mib");
     high(&merged.huge_page_mapped_mib, "huge_page_mapped_mib");
+    high(&merged.kv_cache_mib, "kv_cache_mib");
   }
   LS_RETURN_IF_ERROR(children.Release());
   LS_RETURN_IF_ERROR(MeasureStream(flags, &merged));

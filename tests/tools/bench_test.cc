@@ -272,20 +272,28 @@ TEST_F(BenchTest, ProcessesReportTheirPss) {
   EXPECT_LT(report["pss_sum_over_rss"].get<double>(), 2.0);
 }
 
-TEST_F(BenchTest, KvTypesF16AndI8) {
-  for (const char* kv_type : {"f16", "i8"}) {
+// The KV cache's size per type: f16 half of f32; int8 a byte per element
+// plus a 4-byte scale per kv head and position, so above half of f16.
+TEST_F(BenchTest, KvTypesF32F16AndI8) {
+  std::map<std::string, double> kv_mib;
+  for (const char* kv_type : {"f32", "f16", "i8"}) {
     Json report = ParseJson(
         Bench("base.pte", {"--kv-type", kv_type, "--repeat", "1", "--json", "--no-bandwidth"}));
     EXPECT_EQ(report["kv_type"], kv_type);
     ExpectStats(report, "decode_tok_s", 1);
+    kv_mib[kv_type] = report["kv_cache_mib"].get<double>();
   }
+  EXPECT_GT(kv_mib["f32"], 0.0);
+  EXPECT_DOUBLE_EQ(kv_mib["f16"] * 2, kv_mib["f32"]);
+  EXPECT_GT(kv_mib["i8"], kv_mib["f16"] / 2);
+  EXPECT_LT(kv_mib["i8"], kv_mib["f16"]);
 }
 
 TEST_F(BenchTest, HumanTableByDefault) {
   CommandResult result = Bench("base.pte", {"--repeat", "1", "--warmup", "0", "--no-bandwidth"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   for (const char* needle : {"decode tok/s", "prefill tok/s", "first token ms", "load ms",
-                             "RSS after load", "Weight bytes per decoded token"}) {
+                             "RSS after load", "KV cache", "Weight bytes per decoded token"}) {
     EXPECT_NE(result.out.find(needle), std::string::npos) << needle << " in " << result.out;
   }
   EXPECT_EQ(result.err, "");
