@@ -58,7 +58,7 @@
 //   and then the stats and samples pool the repeats of all processes (they ran
 //   concurrently) and rss_* / peak_rss_mib are the highest of any process.
 //   with --baseline B, also:
-//   "baseline": {"model", "data", "block_tokens", "block_pairs",
+//   "baseline": {"model", "data", "kv_type", "block_tokens", "block_pairs",
 //                "decode_tok_s": {stats}, "baseline_decode_tok_s": {stats},
 //                "decode_ratio": {stats}}   both programs loaded here after the
 //                               repeats, decoding in alternating blocks of
@@ -124,6 +124,8 @@ struct BenchFlags {
   bool no_bandwidth = false;
   std::string baseline;  // also decode against this program, alternating blocks
   std::vector<std::string> baseline_data;
+  std::optional<DType> baseline_kv_type;    // unset: kv_type
+  DType baseline_kv_storage = DType::kF32;  // what --baseline-kv-type parsed
   // Child of --processes: after the last repeat, print the JSON on one line
   // and keep the model and session until stdin closes.
   bool hold = false;
@@ -566,12 +568,15 @@ Result<Json> CompareWithBaseline(const BenchFlags& flags, const ProgramSpec& spe
       .model_data = flags.data,
       .baseline_data = flags.baseline_data.empty() ? flags.data : flags.baseline_data,
       .options = {.threads = flags.threads, .kv_type = flags.kv_type},
+      .baseline_options = {.threads = flags.threads,
+                           .kv_type = flags.baseline_kv_type.value_or(flags.kv_type)},
       .prompt = prompt,
       .gen = flags.gen,
       .rounds = flags.repeat};
   LS_ASSIGN_OR_RETURN(PairedDecodeResult paired, RunPairedDecode(options));
   return Json{{"model", flags.baseline},
               {"data", options.baseline_data},
+              {"kv_type", DTypeName(options.baseline_options.kv_type)},
               {"block_tokens", paired.block_tokens},
               {"decode_tok_s", StatsJson(paired.model_tok_s)},
               {"baseline_decode_tok_s", StatsJson(paired.baseline_tok_s)},
@@ -710,11 +715,16 @@ void RegisterBench(CLI::App& app, int* exit_code) {
                   "data files the baseline needs, comma-separated (default: --data)")
       ->delimiter(',')
       ->needs("--baseline");
+  auto* baseline_kv = AddKvTypeOption(cmd, &flags->baseline_kv_storage, "--baseline-kv-type",
+                                      "the baseline's KV cache element type (default: --kv-type): "
+                                      "one program with two cache types compares them");
+  baseline_kv->needs("--baseline")->default_str("");
   cmd->add_flag("--no-bandwidth", flags->no_bandwidth,
                 "skip measuring the machine's stream bandwidth");
   cmd->add_flag("--json", flags->json, "print JSON to stdout");
   cmd->add_flag("--hold", flags->hold, "internal: child of --processes")->group("");
-  cmd->callback([flags, exit_code] {
+  cmd->callback([flags, exit_code, baseline_kv] {
+    if (baseline_kv->count() > 0) flags->baseline_kv_type = flags->baseline_kv_storage;
     Status status = Bench(*flags);
     *exit_code = status.ok() ? 0 : ReportError(status.error());
   });

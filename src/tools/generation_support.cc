@@ -29,14 +29,14 @@ Result<LoadedModel> LoadModelForGeneration(const std::string& program_path,
   return loaded;
 }
 
-void AddKvTypeOption(CLI::App* cmd, DType* kv_type) {
-  cmd->add_option_function<std::string>(
-         "--kv-type",
-         [kv_type](const std::string& name) { *kv_type = DTypeFromName(name).value(); },
-         "KV cache element type: f32, f16 (half the cache memory) or i8 (int8 with a scale "
-         "per kv head and position: 53% of f16's memory at a head size of 64)")
+CLI::Option* AddKvTypeOption(CLI::App* cmd, DType* kv_type, const std::string& name,
+                             const std::string& description) {
+  return cmd
+      ->add_option_function<std::string>(
+          name, [kv_type](const std::string& value) { *kv_type = DTypeFromName(value).value(); },
+          description)
       ->check(CLI::IsMember({"f32", "f16", "i8"}))
-      ->default_str("f32");
+      ->default_str(std::string(DTypeName(*kv_type)));
 }
 
 Result<ChatTemplateKind> ChatTemplateFor(const Tokenizer& tokenizer, std::string_view path) {

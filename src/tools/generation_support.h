@@ -36,8 +36,13 @@ Result<LoadedModel> LoadModelForGeneration(const std::string& program_path,
                                            const Tokenizer& tokenizer);
 
 // Adds --kv-type (f32, f16 or i8: the KV cache's element type, see
-// ModelOptions::kv_type) to `cmd`. `kv_type` must outlive the command.
-void AddKvTypeOption(CLI::App* cmd, DType* kv_type);
+// ModelOptions::kv_type) to `cmd`, or an option of another `name` taking the
+// same values. `kv_type` must outlive the command.
+CLI::Option* AddKvTypeOption(CLI::App* cmd, DType* kv_type, const std::string& name = "--kv-type",
+                             const std::string& description =
+                                 "KV cache element type: f32, f16 (half the cache memory) or i8 "
+                                 "(int8 with a scale per kv head and position: 53% of f16's "
+                                 "memory at a head size of 64)");
 
 // The chat template the tokenizer's special tokens call for;
 // kInvalidArgument when they call for none.

@@ -41,9 +41,9 @@ struct Decoder {
 };
 
 Result<Decoder> Open(const std::string& program, const std::vector<std::string>& data,
-                     const PairedDecodeOptions& options) {
+                     const ModelOptions& model_options, const PairedDecodeOptions& options) {
   Decoder decoder;
-  LS_ASSIGN_OR_RETURN(decoder.model, Model::Load(program, data, options.options));
+  LS_ASSIGN_OR_RETURN(decoder.model, Model::Load(program, data, model_options));
   const int32_t positions = static_cast<int32_t>(options.prompt.size()) + options.gen;
   LS_ASSIGN_OR_RETURN(decoder.session, decoder.model->NewSession(positions));
   return decoder;
@@ -52,8 +52,10 @@ Result<Decoder> Open(const std::string& program, const std::vector<std::string>&
 }  // namespace
 
 Result<PairedDecodeResult> RunPairedDecode(const PairedDecodeOptions& options) {
-  LS_ASSIGN_OR_RETURN(Decoder model, Open(options.model, options.model_data, options));
-  LS_ASSIGN_OR_RETURN(Decoder baseline, Open(options.baseline, options.baseline_data, options));
+  LS_ASSIGN_OR_RETURN(Decoder model,
+                      Open(options.model, options.model_data, options.options, options));
+  LS_ASSIGN_OR_RETURN(Decoder baseline, Open(options.baseline, options.baseline_data,
+                                             options.baseline_options, options));
   PairedDecodeResult result;
   result.block_tokens = kBlockTokens;
   bool model_first = true;

@@ -1,6 +1,7 @@
 // PairedDecode: the decode speed of one program relative to another (an
-// adapter's program against its base), both loaded in this process over the
-// same foundation and decoding in alternating blocks of tokens.
+// adapter's program against its base, or one program against itself with
+// other options, such as its KV cache type), both loaded in this process and
+// decoding in alternating blocks of tokens.
 //
 // On a shared host the memory bandwidth drifts from minute to minute (here
 // between about 40 and 75 GB/s), so two separate runs compare two different
@@ -21,7 +22,8 @@ namespace lorashare::tools {
 struct PairedDecodeOptions {
   std::string model, baseline;  // programs (.pte)
   std::vector<std::string> model_data, baseline_data;
-  ModelOptions options;
+  ModelOptions options;           // the model's
+  ModelOptions baseline_options;  // the baseline's
   std::span<const int32_t> prompt;
   int32_t gen = 64;  // tokens each program decodes per round
   int rounds = 1;    // each starts from a fresh prefill of the prompt

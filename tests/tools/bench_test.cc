@@ -307,6 +307,7 @@ TEST_F(BenchTest, BaselineDecodesInAlternatingBlocks) {
   const Json& b = report["baseline"];
   EXPECT_EQ(b["model"], Path("base.pte"));
   EXPECT_EQ(b["data"], Json::array({Path("f.ptd")}));
+  EXPECT_EQ(b["kv_type"], "f32");  // the model's
   EXPECT_EQ(b["block_tokens"], 8);
   EXPECT_EQ(b["block_pairs"], 4);  // 2 rounds of 11 tokens: blocks of 8 and 3
   for (const char* key : {"decode_tok_s", "baseline_decode_tok_s", "decode_ratio"}) {
@@ -319,6 +320,19 @@ TEST_F(BenchTest, BaselineDecodesInAlternatingBlocks) {
   ASSERT_EQ(human.exit_code, 0) << human.err;
   EXPECT_NE(human.out.find("Against " + Path("base.pte") + ": decode"), std::string::npos)
       << human.out;
+}
+
+// One program against itself with another KV cache type.
+TEST_F(BenchTest, BaselineMayTakeAnotherKvType) {
+  Json report = ParseJson(Bench(
+      "base.pte", {"--baseline", Path("base.pte"), "--kv-type", "f16", "--baseline-kv-type", "i8",
+                   "--repeat", "1", "--warmup", "0", "--gen", "8", "--json", "--no-bandwidth"}));
+  EXPECT_EQ(report["kv_type"], "f16");
+  EXPECT_EQ(report["baseline"]["kv_type"], "i8");
+  EXPECT_EQ(report["baseline"]["block_pairs"], 1);
+  CommandResult alone = Bench("base.pte", {"--baseline-kv-type", "i8", "--no-bandwidth"});
+  EXPECT_NE(alone.exit_code, 0);
+  EXPECT_NE(alone.err.find("--baseline"), std::string::npos) << alone.err;
 }
 
 void ExpectError(const CommandResult& result, int exit_code, const std::string& needle) {
