@@ -278,16 +278,22 @@ void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scor
   WeightedRowSum<H>(rows, v, len, hd, out);
 }
 
-// Attention for (token, head) pairs [begin, end), numbered token * n_heads +
-// head: consecutive heads of one kv head together, up to kMaxHeads.
+// Attention for (token, head) pairs [begin, end), numbered kv head first:
+// pair ((kv_head * n) + token) * group + h is query head kv_head * group + h
+// of that token, so one thread's pairs read few kv heads' caches, which stay
+// in its L2 across a prefill's tokens (token first, every token read every
+// kv head's keys and values, from the L3 at long prompts). For one token the
+// number is the head. Consecutive heads of one kv head and token are computed
+// together, up to kMaxHeads.
 template <typename T>
 void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const int64_t stride = KvCacheCapacity(a.start_position + a.n);
   std::vector<float> scores(kMaxHeads * stride);
   for (int64_t pair = begin; pair < end;) {
-    const int64_t t = pair / a.n_heads, head = pair % a.n_heads;
-    const int64_t together = std::min(end - pair, group - head % group);
+    const int64_t kv_head = pair / (a.n * group), t = pair / group % a.n, h = pair % group;
+    const int64_t head = kv_head * group + h;
+    const int64_t together = std::min(end - pair, group - h);
     static_assert(kMaxHeads == 4, "the cases below take 4, 2 or 1 heads");
     if (together >= 4) {
       HeadsAttention<4, T>(a, t, head, scores.data(), stride);

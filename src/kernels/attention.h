@@ -97,7 +97,7 @@ inline int64_t KeyIndex(const AttentionArgs& a, int64_t kv_head, int64_t element
   return (block * a.head_dim + element) * kKeyBlock + position % kKeyBlock;
 }
 
-// Splits (token, head) pairs across the pool.
+// Splits (token, head) pairs across the pool, kv head by kv head.
 void Attention(const AttentionArgs& args, ThreadPool* pool);
 void AttentionReference(const AttentionArgs& args);
 
