@@ -124,8 +124,7 @@ struct BenchFlags {
   bool no_bandwidth = false;
   std::string baseline;  // also decode against this program, alternating blocks
   std::vector<std::string> baseline_data;
-  std::optional<DType> baseline_kv_type;    // unset: kv_type
-  DType baseline_kv_storage = DType::kF32;  // what --baseline-kv-type parsed
+  DType baseline_kv_type = DType::kF32;  // --kv-type unless given
   // Child of --processes: after the last repeat, print the JSON on one line
   // and keep the model and session until stdin closes.
   bool hold = false;
@@ -568,8 +567,7 @@ Result<Json> CompareWithBaseline(const BenchFlags& flags, const ProgramSpec& spe
       .model_data = flags.data,
       .baseline_data = flags.baseline_data.empty() ? flags.data : flags.baseline_data,
       .options = {.threads = flags.threads, .kv_type = flags.kv_type},
-      .baseline_options = {.threads = flags.threads,
-                           .kv_type = flags.baseline_kv_type.value_or(flags.kv_type)},
+      .baseline_options = {.threads = flags.threads, .kv_type = flags.baseline_kv_type},
       .prompt = prompt,
       .gen = flags.gen,
       .rounds = flags.repeat};
@@ -715,7 +713,7 @@ void RegisterBench(CLI::App& app, int* exit_code) {
                   "data files the baseline needs, comma-separated (default: --data)")
       ->delimiter(',')
       ->needs("--baseline");
-  auto* baseline_kv = AddKvTypeOption(cmd, &flags->baseline_kv_storage, "--baseline-kv-type",
+  auto* baseline_kv = AddKvTypeOption(cmd, &flags->baseline_kv_type, "--baseline-kv-type",
                                       "the baseline's KV cache element type (default: --kv-type): "
                                       "one program with two cache types compares them");
   baseline_kv->needs("--baseline")->default_str("");
@@ -724,7 +722,7 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", flags->json, "print JSON to stdout");
   cmd->add_flag("--hold", flags->hold, "internal: child of --processes")->group("");
   cmd->callback([flags, exit_code, baseline_kv] {
-    if (baseline_kv->count() > 0) flags->baseline_kv_type = flags->baseline_kv_storage;
+    if (baseline_kv->count() == 0) flags->baseline_kv_type = flags->kv_type;
     Status status = Bench(*flags);
     *exit_code = status.ok() ? 0 : ReportError(status.error());
   });
