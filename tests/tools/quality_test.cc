@@ -53,6 +53,15 @@ class QualityTest : public ::testing::Test {
     return json::parse(result.output, nullptr, false);
   }
 
+  // Prints one comparison's figures, errors against the reference's spread.
+  static void PrintReport(const std::string& what, const json& report) {
+    std::printf("%s: mean |error| %.3g, max %.3g (logit std %.3g), top-1 %d/%d, identical %d\n",
+                what.c_str(), report["mean_abs_error"].get<double>(),
+                report["max_abs_error"].get<double>(), report["reference_logit_std"].get<double>(),
+                report["top1_matches"].get<int>(), report["steps"].get<int>(),
+                report["identical_greedy_tokens"].get<int>());
+  }
+
   static TempDir* dir_;
 };
 
@@ -90,13 +99,8 @@ TEST_F(QualityTest, QuantizedExportsAreCloseToF32) {
   const json q4 = Quality("a-8da4w", "a-f32", "--steps 32");
   ASSERT_FALSE(int8.is_discarded() || q4.is_discarded());
   const double std = int8["reference_logit_std"].get<double>();
-  for (const auto& [name, report] : {std::pair{"int8", int8}, std::pair{"8da4w", q4}}) {
-    std::printf(
-        "%s vs f32: mean |error| %.3g, max %.3g (logit std %.3g), top-1 %d/32, "
-        "identical %d\n",
-        name, report["mean_abs_error"].get<double>(), report["max_abs_error"].get<double>(), std,
-        report["top1_matches"].get<int>(), report["identical_greedy_tokens"].get<int>());
-  }
+  PrintReport("int8 vs f32", int8);
+  PrintReport("8da4w vs f32", q4);
   EXPECT_GT(int8["mean_abs_error"].get<double>(), 0.0) << "int8 is not f32";
   EXPECT_LT(int8["mean_abs_error"].get<double>(), 0.03 * std);
   EXPECT_LT(int8["max_abs_error"].get<double>(), 0.15 * std);
@@ -119,11 +123,7 @@ TEST_F(QualityTest, F16AndInt8KvCachesAreCloseToF32) {
   EXPECT_EQ(i8["kv_type"], "i8");
   const double std = i8["reference_logit_std"].get<double>();
   for (const auto& [name, report] : {std::pair{"f16", f16}, std::pair{"i8", i8}}) {
-    std::printf(
-        "%s KV vs f32 KV: mean |error| %.3g, max %.3g (logit std %.3g), top-1 %d/32, "
-        "identical %d\n",
-        name, report["mean_abs_error"].get<double>(), report["max_abs_error"].get<double>(), std,
-        report["top1_matches"].get<int>(), report["identical_greedy_tokens"].get<int>());
+    PrintReport(std::string(name) + " KV vs f32 KV", report);
     EXPECT_GT(report["mean_abs_error"].get<double>(), 0.0) << name;
     EXPECT_LT(report["max_abs_error"].get<double>(), 0.05 * std) << name;
     EXPECT_EQ(report["top1_matches"].get<int>(), 32) << name;
