@@ -97,18 +97,6 @@ WeightFormat FoundationFormat(const TensorRef& ref, const QuantizationScheme& sc
   return scheme.linear;
 }
 
-TensorLayout LayoutOf(const StoredTensor& tensor) {
-  if (tensor.format.packed()) {
-    return TensorLayout{DType::kU8, {static_cast<int32_t>(tensor.size)}, {0}};
-  }
-  TensorLayout layout{tensor.format.dtype, {}, {}};
-  for (size_t i = 0; i < tensor.shape.size(); ++i) {
-    layout.sizes.push_back(static_cast<int32_t>(tensor.shape[i]));
-    layout.dim_order.push_back(static_cast<uint8_t>(i));
-  }
-  return layout;
-}
-
 TensorSpec SpecOf(const StoredTensor& tensor) {
   TensorSpec spec;
   spec.name = tensor.name;
@@ -118,6 +106,15 @@ TensorSpec SpecOf(const StoredTensor& tensor) {
   spec.shape = tensor.shape;
   spec.nbytes = tensor.size;
   return spec;
+}
+
+TensorLayout LayoutOf(const StoredTensor& tensor) {
+  TensorLayout layout{tensor.format.dtype, {}, {}};
+  for (int64_t size : StoredSizes(SpecOf(tensor))) {
+    layout.dim_order.push_back(static_cast<uint8_t>(layout.sizes.size()));
+    layout.sizes.push_back(static_cast<int32_t>(size));
+  }
+  return layout;
 }
 
 std::string BaseName(const std::string& path) {
@@ -194,16 +191,10 @@ Result<std::vector<StoredTensor>> PrepareFoundation(const Checkpoint& checkpoint
   return stored;
 }
 
-StoredTensor OwnedTensor(std::string name, DType dtype, std::vector<int64_t> shape,
+StoredTensor OwnedTensor(std::string name, WeightFormat format, std::vector<int64_t> shape,
                          std::vector<uint8_t> bytes) {
-  StoredTensor out{std::move(name),
-                   PlainFormat(dtype),
-                   std::move(shape),
-                   {},
-                   std::move(bytes),
-                   std::nullopt,
-                   0,
-                   {}};
+  StoredTensor out{
+      std::move(name), format, std::move(shape), {}, std::move(bytes), std::nullopt, 0, {}};
   out.bytes = out.owned;
   out.size = out.owned.size();
   out.digest = Sha256Of(out.bytes);
@@ -224,7 +215,8 @@ Result<std::vector<uint8_t>> ScaledB(const TensorRef& b, float scale, DType dtyp
   return bytes;
 }
 
-// The adapter's A and (scaled) B matrices in `dtype`, in pair order (A, B).
+// The adapter's A (plain) and scaled B (tiled: its rows are the rank long)
+// matrices in `dtype`, in pair order (A, B).
 Result<std::vector<StoredTensor>> PrepareAdapter(const LoraAdapter& adapter, DType dtype) {
   std::vector<StoredTensor> stored;
   const float scale = adapter.config().scale();
@@ -233,8 +225,11 @@ Result<std::vector<StoredTensor>> PrepareAdapter(const LoraAdapter& adapter, DTy
     std::vector<uint8_t> a_bytes =
         a ? std::move(*a) : std::vector<uint8_t>(pair.a.bytes.begin(), pair.a.bytes.end());
     LS_ASSIGN_OR_RETURN(auto b_bytes, ScaledB(pair.b, scale, dtype));
-    stored.push_back(OwnedTensor(pair.target + ".lora_a", dtype, pair.a.shape, std::move(a_bytes)));
-    stored.push_back(OwnedTensor(pair.target + ".lora_b", dtype, pair.b.shape, std::move(b_bytes)));
+    stored.push_back(
+        OwnedTensor(pair.target + ".lora_a", PlainFormat(dtype), pair.a.shape, std::move(a_bytes)));
+    stored.push_back(
+        OwnedTensor(pair.target + ".lora_b", TiledFormat(dtype), pair.b.shape,
+                    TileRows(b_bytes, pair.b.shape[0], pair.b.shape[1], DTypeSize(dtype))));
   }
   return stored;
 }

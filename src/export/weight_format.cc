@@ -25,12 +25,10 @@ Result<WeightFormat> ParseEmbedding(std::string_view text, DType plain_dtype) {
 
 }  // namespace
 
-std::string WeightFormat::Name() const {
-  if (packed()) return WeightLayoutName(layout, group_size);
-  return std::string(DTypeName(dtype));
-}
+std::string WeightFormat::Name() const { return StoredFormatName(layout, dtype, group_size); }
 
 WeightFormat PlainFormat(DType dtype) { return {WeightLayout::kPlain, dtype, 0}; }
+WeightFormat TiledFormat(DType dtype) { return {WeightLayout::kTiled, dtype, 0}; }
 WeightFormat Q8RowFormat() { return {WeightLayout::kQ8Row, DType::kU8, 0}; }
 WeightFormat Q4GroupFormat(int64_t group_size) {
   return {WeightLayout::kQ4Group, DType::kU8, group_size};

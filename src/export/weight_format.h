@@ -37,13 +37,15 @@ struct WeightFormat {
   DType dtype = DType::kF32;  // element type: the plain type, or kU8 when packed
   int64_t group_size = 0;     // kQ4Group only
 
-  bool packed() const { return layout != WeightLayout::kPlain; }
+  // A quantized blob (kQ8Row, kQ4Group), stored as u8.
+  bool packed() const { return IsQuantized(layout); }
   // "f32", "bf16", "q8row", "q4g32"...: the prefix of content keys.
   std::string Name() const;
   bool operator==(const WeightFormat&) const = default;
 };
 
 WeightFormat PlainFormat(DType dtype);
+WeightFormat TiledFormat(DType dtype);
 WeightFormat Q8RowFormat();
 WeightFormat Q4GroupFormat(int64_t group_size);
 

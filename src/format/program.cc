@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <span>
 
 #include "base/byte_reader.h"
 #include "base/output_file.h"
@@ -128,11 +129,11 @@ Status CheckInstruction(const ProgramSpec& spec, size_t index, std::string_view 
   return OkStatus();
 }
 
-// Bytes of a plain `tensor` from its dtype and shape, or nullopt on overflow or
-// a negative dimension.
-std::optional<uint64_t> PlainBytes(const TensorSpec& tensor) {
-  uint64_t bytes = DTypeSize(tensor.dtype);
-  for (int64_t dim : tensor.shape) {
+// Bytes of `shape` elements of `dtype`, or nullopt on overflow or a negative
+// dimension.
+std::optional<uint64_t> PlainBytes(DType dtype, std::span<const int64_t> shape) {
+  uint64_t bytes = DTypeSize(dtype);
+  for (int64_t dim : shape) {
     if (dim < 0) return std::nullopt;
     if (dim != 0 && bytes > std::numeric_limits<uint64_t>::max() / static_cast<uint64_t>(dim)) {
       return std::nullopt;
@@ -142,23 +143,34 @@ std::optional<uint64_t> PlainBytes(const TensorSpec& tensor) {
   return bytes;
 }
 
-// Bytes `tensor` must have: plain from dtype and shape; packed from the
-// layout's geometry of its [rows, cols] shape.
+// Bytes `tensor` must have: plain and tiled from dtype and shape (tiled rows
+// padded to whole tiles); packed from the layout's geometry of its [rows,
+// cols] shape.
 Result<uint64_t> ExpectedBytes(const TensorSpec& t) {
-  if (t.layout == WeightLayout::kPlain) {
-    auto bytes = PlainBytes(t);
-    if (!bytes) {
-      return MakeError(ErrorCode::kCorrupt, "shape [{}] is invalid", fmt::join(t.shape, ", "));
+  std::vector<int64_t> shape = t.shape;
+  if (t.layout == WeightLayout::kTiled) {
+    const bool float_type =
+        t.dtype == DType::kF32 || t.dtype == DType::kBF16 || t.dtype == DType::kF16;
+    if (!float_type || shape.size() != 2 || shape[0] < 0 ||
+        shape[0] > std::numeric_limits<int64_t>::max() - kTileRows) {
+      return MakeError(ErrorCode::kCorrupt,
+                       "layout tiled needs dtype f32, bf16 or f16 and a 2-D shape");
     }
-    return *bytes;
+    shape[0] = (shape[0] + kTileRows - 1) / kTileRows * kTileRows;
+  } else if (t.layout != WeightLayout::kPlain) {
+    if (t.dtype != DType::kU8 || t.shape.size() != 2) {
+      return MakeError(ErrorCode::kCorrupt, "packed layout {} needs dtype u8 and a 2-D shape",
+                       WeightLayoutBaseName(t.layout));
+    }
+    LS_ASSIGN_OR_RETURN(const PackedGeometry g,
+                        PackedGeometryFor(t.layout, t.shape[0], t.shape[1], t.group_size));
+    return g.total_bytes;
   }
-  if (t.dtype != DType::kU8 || t.shape.size() != 2) {
-    return MakeError(ErrorCode::kCorrupt, "packed layout {} needs dtype u8 and a 2-D shape",
-                     WeightLayoutBaseName(t.layout));
+  auto bytes = PlainBytes(t.dtype, shape);
+  if (!bytes) {
+    return MakeError(ErrorCode::kCorrupt, "shape [{}] is invalid", fmt::join(t.shape, ", "));
   }
-  LS_ASSIGN_OR_RETURN(const PackedGeometry g,
-                      PackedGeometryFor(t.layout, t.shape[0], t.shape[1], t.group_size));
-  return g.total_bytes;
+  return *bytes;
 }
 
 Status CheckTensor(const ProgramSpec& spec, size_t index, std::span<const uint64_t> segment_sizes,
@@ -445,6 +457,17 @@ std::vector<uint8_t> BuildFlatbuffer(const ProgramSpec& spec,
 }
 
 }  // namespace
+
+std::vector<int64_t> StoredSizes(const TensorSpec& t) {
+  switch (t.layout) {
+    case WeightLayout::kPlain:
+      return t.shape;
+    case WeightLayout::kTiled:
+      return {TiledElements(t.shape[0], 1), t.shape[1]};
+    default:
+      return {static_cast<int64_t>(t.nbytes)};
+  }
+}
 
 std::string_view OpCodeName(OpCode op) {
   size_t index = static_cast<size_t>(op);

@@ -55,6 +55,11 @@ struct TensorSpec {
   bool is_inline() const { return segment >= 0; }
 };
 
+// The sizes a data file's own description of `t` (FlatTensor's layout)
+// records: the shape of a plain tensor, [padded rows, cols] of a tiled one,
+// [nbytes] of a packed blob (u8: the file knows bytes, not layouts).
+std::vector<int64_t> StoredSizes(const TensorSpec& t);
+
 struct DataFileSpec {
   std::string name;
   DataRole role = DataRole::kFoundation;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace lorashare {
 namespace {
 
@@ -54,10 +56,23 @@ Result<PackedGeometry> PackedGeometryFor(WeightLayout layout, int64_t rows, int6
           g.scales_offset + urows * static_cast<uint64_t>(g.groups_per_row()) * sizeof(uint16_t));
       return g;
     case WeightLayout::kPlain:
+    case WeightLayout::kTiled:
       break;
   }
   return MakeError(ErrorCode::kInvalidArgument, "layout {} has no packed geometry",
                    static_cast<int>(layout));
+}
+
+std::vector<uint8_t> TileRows(std::span<const uint8_t> row_major, int64_t rows, int64_t cols,
+                              size_t element_size) {
+  std::vector<uint8_t> tiled(static_cast<size_t>(TiledElements(rows, cols)) * element_size, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      std::memcpy(tiled.data() + TiledIndex(cols, r, c) * element_size,
+                  row_major.data() + (r * cols + c) * element_size, element_size);
+    }
+  }
+  return tiled;
 }
 
 std::string_view WeightLayoutBaseName(WeightLayout layout) {
@@ -68,6 +83,8 @@ std::string_view WeightLayoutBaseName(WeightLayout layout) {
       return "q8row";
     case WeightLayout::kQ4Group:
       return "q4group";
+    case WeightLayout::kTiled:
+      return "tiled";
   }
   return "unknown";
 }
@@ -75,6 +92,17 @@ std::string_view WeightLayoutBaseName(WeightLayout layout) {
 std::string WeightLayoutName(WeightLayout layout, int64_t group_size) {
   if (layout == WeightLayout::kQ4Group) return fmt::format("q4g{}", group_size);
   return std::string(WeightLayoutBaseName(layout));
+}
+
+std::string StoredFormatName(WeightLayout layout, DType dtype, int64_t group_size) {
+  switch (layout) {
+    case WeightLayout::kPlain:
+      return std::string(DTypeName(dtype));
+    case WeightLayout::kTiled:
+      return fmt::format("{}_tiled", DTypeName(dtype));
+    default:
+      return WeightLayoutName(layout, group_size);
+  }
 }
 
 }  // namespace lorashare

@@ -30,14 +30,28 @@
 // padded_cols = cols rounded up to kQuantBlock; padding holds zeros (q = 0,
 // u4 = 8) with scale 0 for whole padded groups and padded rows. Each section
 // starts on a 64-byte boundary inside the blob.
+//
+// One plain layout is tiled the same way, for matrices with short rows:
+//
+//   kTiled   elements of the tensor's own dtype (f32, bf16 or f16), rows in
+//            tiles of kTileRows, each tile column by column: column c of
+//            the tile's row i is element (tile * cols + c) * 16 + i; rows
+//            padded with zeros to a multiple of 16. A GEMV multiplies x[c]
+//            into 16 rows per column without a horizontal sum per row. The
+//            exporter stores LoRA B so: its rows are the rank long (64
+//            elements), and a sum per row cost more than reading the row.
+//            The tensor's shape stays [rows, cols].
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
+#include "format/dtype.h"
 
 namespace lorashare {
 
@@ -45,7 +59,13 @@ enum class WeightLayout : uint8_t {
   kPlain = 0,    // row-major in the tensor's dtype
   kQ8Row = 1,    // see above
   kQ4Group = 2,  // see above
+  kTiled = 3,    // see above
 };
+
+// The packed quantized blobs (dtype u8), as opposed to plain elements.
+inline bool IsQuantized(WeightLayout layout) {
+  return layout == WeightLayout::kQ8Row || layout == WeightLayout::kQ4Group;
+}
 
 // Columns per packing block; quantized rows are padded to a multiple of it.
 constexpr int64_t kQuantBlock = 128;
@@ -67,6 +87,19 @@ struct PackedGeometry {
   uint64_t total_bytes = 0;
   int64_t groups_per_row() const { return padded_cols / group_size; }
 };
+
+// kTiled: the element index of (row, col), and the elements of a [rows, cols]
+// matrix with its padding. A tile-aligned slice of rows [first, ...) starts
+// at element first * cols, as a row-major one does.
+inline int64_t TiledIndex(int64_t cols, int64_t row, int64_t col) {
+  return (row / kTileRows * cols + col) * kTileRows + row % kTileRows;
+}
+inline int64_t TiledElements(int64_t rows, int64_t cols) {
+  return (rows + kTileRows - 1) / kTileRows * kTileRows * cols;
+}
+// A row-major [rows, cols] matrix of `element_size`-byte elements in kTiled.
+std::vector<uint8_t> TileRows(std::span<const uint8_t> row_major, int64_t rows, int64_t cols,
+                              size_t element_size);
 
 // Addressing: the byte holding kQ8Row's (row, col), the byte holding
 // kQ4Group's (row, col) nibble and whether it is the high one, and the byte
@@ -95,5 +128,9 @@ Result<PackedGeometry> PackedGeometryFor(WeightLayout layout, int64_t rows, int6
 // Short names used in flags, content keys and reports: "plain", "q8row", "q4g32"...
 std::string WeightLayoutName(WeightLayout layout, int64_t group_size);
 std::string_view WeightLayoutBaseName(WeightLayout layout);  // "plain", "q8row", "q4group"
+// How a stored tensor is encoded, naming the element type where the layout
+// keeps it: "f32", "bf16", "q8row", "q4g32", "f32_tiled". Content keys start
+// with it.
+std::string StoredFormatName(WeightLayout layout, DType dtype, int64_t group_size);
 
 }  // namespace lorashare

@@ -1,5 +1,5 @@
 // LoRA, unfused: y += scale * (x A^T) B^T, with A (rank, in) and B (out, rank)
-// in any plain matmul dtype. The scale is folded into the second product, so
+// in any plain matmul dtype, B row-major or kTiled. The scale is folded into the second product, so
 // the frozen W x is never touched and nothing is merged.
 //
 // The two products are separate calls so that LoRA layers reading one input
@@ -44,7 +44,8 @@ void LoraDownRows(std::span<const MatrixView> a, std::span<const int64_t> offset
 void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool);
 // LoraUp for output rows [begin, end) only, on the calling thread: run from
 // the base matmul's MatMulArgs::rows_done, it adds the B product in that
-// matmul's parallel pass.
+// matmul's parallel pass. A kTiled B needs begin on a tile boundary, as the
+// matmul's row ranges are.
 void LoraUpRows(const MatrixView& b, const LoraArgs& args, int64_t begin, int64_t end);
 // Both.
 void Lora(const MatrixView& a, const MatrixView& b, const LoraArgs& args, ThreadPool* pool);

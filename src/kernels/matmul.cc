@@ -7,7 +7,6 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
-#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -154,16 +153,74 @@ void MatMulRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, 
   }
 }
 
+// kTiled (format/weight_layout.h): column c of a tile holds its 16 rows'
+// weights, so one broadcast x[c] feeds 16 rows' sums and no row needs a
+// horizontal sum. kTiledChains interleaved columns cover the FMA latency.
+constexpr size_t kTiledVectors = kTileRows / hn::MaxLanes(DF());
+constexpr size_t kTiledChains = std::max<size_t>(1, 4 / kTiledVectors);
+static_assert(kTiledVectors * hn::MaxLanes(DF()) == kTileRows);
+
+// One tile's rows [row, row + rows) (rows <= 16) for one token.
+template <typename T>
+HWY_INLINE void TiledTile(const T* HWY_RESTRICT tile, int64_t in, const MatMulArgs& a,
+                          int64_t token, int64_t row, int64_t rows, bool prefetch) {
+  const DF df;
+  constexpr size_t kLanes = hn::MaxLanes(DF());
+  const float* HWY_RESTRICT x = a.x + token * a.x_stride;
+  // The tiles are one contiguous stream: fetch a tile (at least 4 KiB) ahead.
+  const int64_t ahead =
+      std::max(in * kTileRows, kMinPrefetchBytes / static_cast<int64_t>(sizeof(T)));
+  VF acc[kTiledChains][kTiledVectors];
+  for (auto& chain : acc) {
+    for (VF& v : chain) v = hn::Zero(df);
+  }
+  auto column = [&](size_t chain, int64_t c) {
+    const T* w = tile + c * kTileRows;
+    if (prefetch) hwy::Prefetch(w + ahead);
+    const VF xc = hn::Set(df, x[c]);
+    for (size_t v = 0; v < kTiledVectors; ++v)
+      acc[chain][v] = hn::MulAdd(xc, LoadF32(df, w + v * kLanes), acc[chain][v]);
+  };
+  int64_t c = 0;
+  for (; c + static_cast<int64_t>(kTiledChains) <= in; c += kTiledChains) {
+    for (size_t chain = 0; chain < kTiledChains; ++chain) column(chain, c + chain);
+  }
+  for (; c < in; ++c) column(0, c);
+  HWY_ALIGN float sums[kTileRows];
+  for (size_t v = 0; v < kTiledVectors; ++v) {
+    for (size_t chain = 1; chain < kTiledChains; ++chain)
+      acc[0][v] = hn::Add(acc[0][v], acc[chain][v]);
+    hn::Store(acc[0][v], df, sums + v * kLanes);
+  }
+  for (int64_t i = 0; i < rows; ++i) Output(a, token, row + i, sums[i]);
+}
+
+template <typename T>
+void TiledRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  for (int64_t r = row_begin; r < row_end; r += kTileRows) {
+    const int64_t rows = std::min(kTileRows, row_end - r);
+    // A tile-aligned row's tile starts at element r * in (TiledIndex).
+    for (int64_t t = 0; t < a.n; ++t) TiledTile(w + r * in, in, a, t, r, rows, t == 0);
+  }
+}
+
+template <typename T>
+void RowsOf(const MatrixView& w, const T* data, const MatMulArgs& a, int64_t row_begin,
+            int64_t row_end) {
+  if (w.layout == WeightLayout::kTiled) return TiledRows(data, w.cols, a, row_begin, row_end);
+  MatMulRows(data, w.cols, a, row_begin, row_end);
+}
+
 }  // namespace
 
 void MatMulTarget(const MatrixView& w, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   switch (w.dtype) {
     case DType::kBF16:
-      return MatMulRows(static_cast<const hwy::bfloat16_t*>(w.data), w.cols, a, row_begin, row_end);
+      return RowsOf(w, static_cast<const hwy::bfloat16_t*>(w.data), a, row_begin, row_end);
     case DType::kF16:
-      return MatMulRows(static_cast<const hwy::float16_t*>(w.data), w.cols, a, row_begin, row_end);
+      return RowsOf(w, static_cast<const hwy::float16_t*>(w.data), a, row_begin, row_end);
     default:
-      return MatMulRows(static_cast<const float*>(w.data), w.cols, a, row_begin, row_end);
+      return RowsOf(w, static_cast<const float*>(w.data), a, row_begin, row_end);
   }
 }
 
@@ -175,7 +232,6 @@ HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
 #include "kernels/dispatch.h"
-#include "kernels/half.h"
 #include "kernels/matmul_quant.h"
 #include "kernels/quantize.h"
 
@@ -206,9 +262,10 @@ void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
 
 void MatMulSameInput(std::span<const MatMulJob> jobs, ThreadPool* pool) {
   if (jobs.empty() || jobs[0].args.n <= 0) return;
-  if (jobs[0].w.layout != WeightLayout::kPlain) return MatMulQuantized(jobs, pool);
-  // Units of 16 rows keep each thread's output cache lines to itself.
-  constexpr int64_t kChunk = 16;
+  if (IsQuantized(jobs[0].w.layout)) return MatMulQuantized(jobs, pool);
+  // Units of 16 rows keep each thread's output cache lines to itself (and
+  // kTiled tiles whole).
+  constexpr int64_t kChunk = kTileRows;
   std::vector<int64_t> offsets{0};
   for (const MatMulJob& job : jobs)
     offsets.push_back(offsets.back() + (job.w.rows + kChunk - 1) / kChunk);
@@ -223,31 +280,14 @@ void MatMulSameInput(std::span<const MatMulJob> jobs, ThreadPool* pool) {
   });
 }
 
-namespace {
-
-double ElementAt(const MatrixView& w, int64_t index) {
-  uint16_t half;
-  switch (w.dtype) {
-    case DType::kBF16:
-      std::memcpy(&half, static_cast<const uint8_t*>(w.data) + index * 2, 2);
-      return BF16ToF32(half);
-    case DType::kF16:
-      std::memcpy(&half, static_cast<const uint8_t*>(w.data) + index * 2, 2);
-      return F16ToF32(half);
-    default:
-      return static_cast<const float*>(w.data)[index];
-  }
-}
-
-}  // namespace
-
 void MatMulReference(const MatrixView& w, const MatMulArgs& a) {
-  if (w.layout != WeightLayout::kPlain) return MatMulQuantizedReference(w, a);
-  for (int64_t t = 0; t < a.n; ++t) {
-    for (int64_t o = 0; o < w.rows; ++o) {
+  if (IsQuantized(w.layout)) return MatMulQuantizedReference(w, a);
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t o = 0; o < w.rows; ++o) {
+    DequantizeRow(w, o, row.data());
+    for (int64_t t = 0; t < a.n; ++t) {
       double sum = 0;
-      for (int64_t i = 0; i < w.cols; ++i)
-        sum += ElementAt(w, o * w.cols + i) * a.x[t * a.x_stride + i];
+      for (int64_t i = 0; i < w.cols; ++i) sum += double{row[i]} * a.x[t * a.x_stride + i];
       float& out = a.y[t * a.y_stride + o];
       out = static_cast<float>(a.accumulate ? out + a.scale * sum : a.scale * sum);
     }

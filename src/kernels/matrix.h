@@ -20,7 +20,8 @@ struct MatrixView {
   int64_t group_size = 0;  // kQ4Group only
 };
 
-// Rows [first, first + count) of a plain matrix.
+// Rows [first, first + count) of a plain matrix (kTiled: first a multiple of
+// kTileRows).
 inline MatrixView RowSlice(const MatrixView& m, int64_t first, int64_t count) {
   MatrixView part = m;
   part.data = static_cast<const uint8_t*>(m.data) + first * m.cols * DTypeSize(m.dtype);

@@ -116,6 +116,10 @@ void DequantizeRow(const MatrixView& w, int64_t row, float* out) {
     for (int64_t c = 0; c < w.cols; ++c) out[c] = PlainAt(w, row * w.cols + c);
     return;
   }
+  if (w.layout == WeightLayout::kTiled) {
+    for (int64_t c = 0; c < w.cols; ++c) out[c] = PlainAt(w, TiledIndex(w.cols, row, c));
+    return;
+  }
   const PackedGeometry g = GeometryOf(w);
   if (w.layout == WeightLayout::kQ8Row) {
     const float scale = Q8Scale(g, Blob(w), row);

@@ -17,7 +17,8 @@ namespace {
 
 KernelFormat FormatFor(OpCode op, const TensorSpec& tensor) {
   // Packed blobs are consumed as stored by the embedding lookup and the
-  // matmul alike, so a table tied to the output layer is one cache entry.
+  // matmul alike, so a table tied to the output layer is one cache entry;
+  // tiled matrices hold a type the matmul takes.
   if (tensor.layout != WeightLayout::kPlain) return KernelFormat::kAsStored;
   switch (op) {
     case OpCode::kEmbedding:
@@ -31,7 +32,7 @@ KernelFormat FormatFor(OpCode op, const TensorSpec& tensor) {
 
 // Checks that every dimension is positive and, for plain tensors, that
 // nbytes == product(shape) * element size, without overflow (the program
-// file checked packed tensors' bytes against their layout's geometry).
+// file checked tiled and packed tensors' bytes against their layouts).
 Status CheckTensorSize(const TensorSpec& tensor, const std::string& program) {
   uint64_t count = 1;
   for (int64_t dim : tensor.shape) {
@@ -50,8 +51,8 @@ Status CheckTensorSize(const TensorSpec& tensor, const std::string& program) {
   return OkStatus();
 }
 
-// The data file's own description of a blob, when it has one, must agree. A
-// packed blob is described as u8 [nbytes] (the file knows bytes, not layouts).
+// The data file's own description of a blob, when it has one, must agree
+// (StoredSizes).
 Status CheckLayout(const TensorSpec& tensor, const PtdFile& file, const PtdEntry& entry) {
   if (entry.size != tensor.nbytes) {
     return MakeError(ErrorCode::kMismatch, "{}: key '{}' (tensor '{}') holds {} bytes, expected {}",
@@ -62,9 +63,7 @@ Status CheckLayout(const TensorSpec& tensor, const PtdFile& file, const PtdEntry
   const std::vector<int64_t> sizes(layout.sizes.begin(), layout.sizes.end());
   bool identity_order = true;
   for (size_t i = 0; i < layout.dim_order.size(); ++i) identity_order &= layout.dim_order[i] == i;
-  const std::vector<int64_t> want = tensor.layout == WeightLayout::kPlain
-                                        ? tensor.shape
-                                        : std::vector<int64_t>{static_cast<int64_t>(tensor.nbytes)};
+  const std::vector<int64_t> want = StoredSizes(tensor);
   if (layout.dtype != tensor.dtype || sizes != want || !identity_order) {
     return MakeError(ErrorCode::kMismatch,
                      "{}: key '{}' is {} [{}] (dim order [{}]), but tensor '{}' expects {} [{}]",
@@ -240,7 +239,7 @@ Result<std::shared_ptr<const Weight>> LoadedModel::BindTensor(int32_t index, Ker
 Result<WeightSource> LoadedModel::SourceOf(const TensorSpec& tensor, const DataMap& data) const {
   const std::string& path = program_->path();
   LS_RETURN_IF_ERROR(CheckTensorSize(tensor, path));
-  const uint64_t alignment = tensor.layout == WeightLayout::kPlain ? 0 : kPackedSectionAlignment;
+  const uint64_t alignment = IsQuantized(tensor.layout) ? kPackedSectionAlignment : 0;
   if (tensor.is_inline()) {
     const auto bytes = program_->InlineBytes(tensor);
     if (bytes.size() != tensor.nbytes) {

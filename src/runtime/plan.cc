@@ -107,11 +107,13 @@ class Planner {
     return OkStatus();
   }
 
-  // Norm weights and LoRA matrices are small and read as plain floats.
-  Status ExpectPlain(int index, const InstructionSpec& ins, size_t i) const {
+  // Norm weights and LoRA matrices are small and read as plain floats; a LoRA
+  // B may be tiled (its product runs in the tiles of its base's rows).
+  Status ExpectPlain(int index, const InstructionSpec& ins, size_t i, bool tiled_ok = false) const {
     const TensorSpec& tensor = spec_.tensors[ins.tensors[i]];
-    if (tensor.layout != WeightLayout::kPlain) {
-      return Fail(index, "tensor '{}' has packed layout {}; this instruction takes plain tensors",
+    if (tensor.layout != WeightLayout::kPlain &&
+        !(tiled_ok && tensor.layout == WeightLayout::kTiled)) {
+      return Fail(index, "tensor '{}' has layout {}; this instruction takes plain tensors",
                   tensor.name, WeightLayoutName(tensor.layout, tensor.group_size));
     }
     return OkStatus();
@@ -207,7 +209,7 @@ class Planner {
         }
         const int64_t rank = Shape(ins, 0)[0];
         LS_RETURN_IF_ERROR(ExpectPlain(index, ins, 0));
-        LS_RETURN_IF_ERROR(ExpectPlain(index, ins, 1));
+        LS_RETURN_IF_ERROR(ExpectPlain(index, ins, 1, /*tiled_ok=*/true));
         LS_RETURN_IF_ERROR(ExpectShape(index, ins, 0, {rank, in}));
         return ExpectShape(index, ins, 1, {out, rank});
       }

@@ -28,13 +28,6 @@ Json LayoutJson(const std::optional<TensorLayout>& layout) {
   return {{"dtype", DTypeName(layout->dtype)}, {"sizes", layout->sizes}};
 }
 
-// How a stored tensor is encoded: its dtype when plain, its packed layout
-// ("q8row", "q4g32") otherwise. The same names prefix the exporter's keys.
-std::string FormatName(const TensorSpec& t) {
-  if (t.layout != WeightLayout::kPlain) return WeightLayoutName(t.layout, t.group_size);
-  return std::string(DTypeName(t.dtype));
-}
-
 // The format a content key names ("q4g32-<sha256>"), or "" for other keys.
 std::string KeyFormat(std::string_view key) {
   const size_t dash = key.find('-');
@@ -86,10 +79,12 @@ Json DescribeProgram(const ProgramFile& program) {
   for (const auto& t : spec.tensors) {
     (t.is_inline() ? inline_bytes : external_bytes) += t.nbytes;
     (t.is_inline() ? inline_count : external_count)++;
-    AddTotal(&totals, FormatName(t), t.nbytes);
+    // The same names prefix the exporter's content keys.
+    const std::string format = StoredFormatName(t.layout, t.dtype, t.group_size);
+    AddTotal(&totals, format, t.nbytes);
     tensors.push_back(
         {{"name", t.name},
-         {"format", FormatName(t)},
+         {"format", format},
          {"dtype", DTypeName(t.dtype)},
          {"layout", WeightLayoutBaseName(t.layout)},
          {"group_size", t.group_size},
@@ -172,9 +167,8 @@ Json ResolveExternal(const ProgramFile& program,
       problems.push_back(fmt::format("{}: key {} not in {}", t.name, t.key, file.path()));
       continue;
     }
-    // Packed blobs are described in the .ptd as u8 [nbytes].
-    std::vector<int32_t> sizes(t.shape.begin(), t.shape.end());
-    if (t.layout != WeightLayout::kPlain) sizes = {static_cast<int32_t>(t.nbytes)};
+    const std::vector<int64_t> stored = StoredSizes(t);
+    const std::vector<int32_t> sizes(stored.begin(), stored.end());
     if (entry->size != t.nbytes ||
         (entry->layout && (entry->layout->dtype != t.dtype || entry->layout->sizes != sizes))) {
       problems.push_back(

@@ -384,17 +384,25 @@ TEST_F(QuantizedExportTest, LoraScaleIsFoldedIntoB) {
       ASSERT_NE(b, nullptr);
       EXPECT_EQ(DTypeName(a->dtype), dtype);
       EXPECT_EQ(DTypeName(b->dtype), dtype);
+      EXPECT_EQ(a->layout, WeightLayout::kPlain);
+      EXPECT_EQ(b->layout, WeightLayout::kTiled);
       const std::vector<float> expected_a = F32Of(pair.a), expected_b = F32Of(pair.b);
-      std::vector<float> got_a(expected_a.size()), got_b(expected_b.size());
+      const int64_t rows = pair.b.shape[0], rank = pair.b.shape[1];
+      std::vector<float> got_a(expected_a.size()), got_b(TiledElements(rows, rank));
+      ASSERT_EQ(e.Bytes(*b).size(), got_b.size() * DTypeSize(b->dtype));
       ConvertToF32(a->dtype, e.Bytes(*a).data(), got_a.size(), got_a.data());
       ConvertToF32(b->dtype, e.Bytes(*b).data(), got_b.size(), got_b.data());
       const double tolerance = a->dtype == DType::kBF16 ? 1.0 / 256 : 1e-6;
       for (size_t i = 0; i < got_a.size(); ++i) {
         ASSERT_NEAR(got_a[i], expected_a[i], tolerance * std::fabs(expected_a[i])) << i;
       }
-      for (size_t i = 0; i < got_b.size(); ++i) {
-        const double want = static_cast<double>(expected_b[i]) * scale;
-        ASSERT_NEAR(got_b[i], want, tolerance * std::fabs(want) + 1e-30) << i;
+      // Tile by tile, each tile column by column (format/weight_layout.h).
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < rank; ++c) {
+          const double want = static_cast<double>(expected_b[r * rank + c]) * scale;
+          const float got = got_b[(r / 16 * rank + c) * 16 + r % 16];
+          ASSERT_NEAR(got, want, tolerance * std::fabs(want) + 1e-30) << r << ", " << c;
+        }
       }
     }
   }

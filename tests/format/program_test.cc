@@ -389,6 +389,15 @@ TEST(Program, RejectsEveryKindOfBadMetadata) {
        "instruction 5 (attention): int arg 1"},
       {"nbytes", [](json& d) { d["tensors"][3]["nbytes"] = 63; }, ErrorCode::kCorrupt,
        "tensor 3 'layers.0.attention.wq.lora_a': nbytes 63"},
+      {"tiled nbytes", [](json& d) { d["tensors"][4]["layout"] = "TILED"; }, ErrorCode::kCorrupt,
+       "tensor 4 'layers.0.attention.wq.lora_b': nbytes 64 does not match f32 tiled [8, 2] (128 "
+       "bytes)"},
+      {"tiled dtype",
+       [](json& d) {
+         d["tensors"][4]["layout"] = "TILED";
+         d["tensors"][4]["dtype"] = "U8";
+       },
+       ErrorCode::kCorrupt, "layout tiled needs dtype f32, bf16 or f16"},
       {"negative shape", [](json& d) { d["tensors"][1]["shape"] = json::array({-8}); },
        ErrorCode::kCorrupt, "tensor 1 'norm.weight': shape"},
       {"huge shape",

@@ -24,15 +24,21 @@
 namespace lorashare {
 namespace {
 
-// A weight matrix stored in `dtype`, with its values exactly representable
-// (the references read the same stored bytes).
+// A weight matrix stored in `dtype`, row-major or kTiled, with its values
+// exactly representable (the references read the same stored bytes).
 struct StoredMatrix {
   DType dtype;
   int64_t rows, cols;
+  WeightLayout layout;
   std::vector<uint8_t> bytes;
 
-  StoredMatrix(DType dtype, int64_t rows, int64_t cols, uint32_t seed)
-      : dtype(dtype), rows(rows), cols(cols), bytes(rows * cols * DTypeSize(dtype)) {
+  StoredMatrix(DType dtype, int64_t rows, int64_t cols, uint32_t seed,
+               WeightLayout layout = WeightLayout::kPlain)
+      : dtype(dtype),
+        rows(rows),
+        cols(cols),
+        layout(layout),
+        bytes(rows * cols * DTypeSize(dtype)) {
     const auto values = RandomFloats(rows * cols, seed);
     for (int64_t i = 0; i < rows * cols; ++i) {
       if (dtype == DType::kF32) {
@@ -42,14 +48,20 @@ struct StoredMatrix {
         std::memcpy(&bytes[2 * i], &h, 2);
       }
     }
+    if (layout == WeightLayout::kTiled) bytes = TileRows(bytes, rows, cols, DTypeSize(dtype));
   }
-  MatrixView view() const { return {dtype, bytes.data(), rows, cols}; }
+  MatrixView view() const { return {dtype, bytes.data(), rows, cols, layout}; }
+  // Element i of the row-major matrix.
   float at(int64_t i) const {
+    const int64_t stored =
+        layout == WeightLayout::kTiled ? TiledIndex(cols, i / cols, i % cols) : i;
     float v;
-    ConvertToF32Reference(dtype, bytes.data() + i * DTypeSize(dtype), 1, &v);
+    ConvertToF32Reference(dtype, bytes.data() + stored * DTypeSize(dtype), 1, &v);
     return v;
   }
 };
+
+constexpr WeightLayout kPlainLayouts[] = {WeightLayout::kPlain, WeightLayout::kTiled};
 
 // Sum of |w x| per output: f32 accumulation error is bounded relative to it.
 std::vector<float> AbsDotSums(const StoredMatrix& w, const std::vector<float>& x, int64_t n) {
@@ -72,30 +84,33 @@ float MatMulTolerance(int64_t in, float abs_dot_sum) {
   return 1e-6f * (in + 4) * abs_dot_sum + 1e-6f;
 }
 
-TEST_P(MatMulTest, AllDTypesRaggedShapes) {
+TEST_P(MatMulTest, AllDTypesAndLayoutsRaggedShapes) {
   ThreadPool pool(3);
-  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
-    for (int64_t in : {1, 7, 17, 64, 133}) {
-      for (int64_t out : {1, 5, 19, 70}) {
-        for (int64_t n : {1, 2, 3, 6, 37}) {
-          const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in * 1000 + out));
-          const auto x = RandomFloats(n * in, static_cast<uint32_t>(n));
-          const auto bound = AbsDotSums(w, x, n);
-          for (bool accumulate : {false, true}) {
-            std::vector<float> got = RandomFloats(n * out, 99), want = got;
-            MatMulArgs args{.x = x.data(),
-                            .n = n,
-                            .x_stride = in,
-                            .y = got.data(),
-                            .y_stride = out,
-                            .scale = 0.75f,
-                            .accumulate = accumulate};
-            MatMul(w.view(), args, n % 2 ? &pool : nullptr);
-            args.y = want.data();
-            MatMulReference(w.view(), args);
-            for (size_t i = 0; i < got.size(); ++i) {
-              ASSERT_NEAR(got[i], want[i], MatMulTolerance(in, bound[i]))
-                  << DTypeName(dtype) << " in=" << in << " out=" << out << " n=" << n;
+  for (WeightLayout layout : kPlainLayouts) {
+    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+      for (int64_t in : {1, 7, 17, 64, 133}) {
+        for (int64_t out : {1, 5, 19, 70}) {
+          for (int64_t n : {1, 2, 3, 6, 37}) {
+            const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in * 1000 + out), layout);
+            const auto x = RandomFloats(n * in, static_cast<uint32_t>(n));
+            const auto bound = AbsDotSums(w, x, n);
+            for (bool accumulate : {false, true}) {
+              std::vector<float> got = RandomFloats(n * out, 99), want = got;
+              MatMulArgs args{.x = x.data(),
+                              .n = n,
+                              .x_stride = in,
+                              .y = got.data(),
+                              .y_stride = out,
+                              .scale = 0.75f,
+                              .accumulate = accumulate};
+              MatMul(w.view(), args, n % 2 ? &pool : nullptr);
+              args.y = want.data();
+              MatMulReference(w.view(), args);
+              for (size_t i = 0; i < got.size(); ++i) {
+                ASSERT_NEAR(got[i], want[i], MatMulTolerance(in, bound[i]))
+                    << StoredFormatName(layout, dtype, 0) << " in=" << in << " out=" << out
+                    << " n=" << n;
+              }
             }
           }
         }
@@ -107,8 +122,9 @@ TEST_P(MatMulTest, AllDTypesRaggedShapes) {
 // GEMV (one token) of a random `dtype` matrix on `pool` against the
 // reference, storing and accumulating; x may sit anywhere (unaligned).
 void ExpectGemvMatchesReference(DType dtype, int64_t out, int64_t in, const float* x, float scale,
-                                float tolerance, ThreadPool* pool) {
-  const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in + out));
+                                float tolerance, ThreadPool* pool,
+                                WeightLayout layout = WeightLayout::kPlain) {
+  const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in + out), layout);
   const auto bound = AbsDotSums(w, std::vector<float>(x, x + in), 1);
   for (bool accumulate : {false, true}) {
     std::vector<float> got = RandomFloats(out, 8), want = got;
@@ -124,7 +140,8 @@ void ExpectGemvMatchesReference(DType dtype, int64_t out, int64_t in, const floa
     MatMulReference(w.view(), args);
     for (int64_t o = 0; o < out; ++o) {
       ASSERT_NEAR(got[o], want[o], tolerance * MatMulTolerance(in, bound[o]))
-          << DTypeName(dtype) << " in=" << in << " row " << o << " accumulate=" << accumulate;
+          << StoredFormatName(layout, dtype, 0) << " in=" << in << " row " << o
+          << " accumulate=" << accumulate;
     }
   }
 }
@@ -143,13 +160,15 @@ TEST_P(MatMulTest, GemvLongRowsUnalignedX) {
 }
 
 // LoRA B shapes: rows of a few vectors, each prefetched from several rows
-// ahead, with row ranges split across threads.
+// (or tiles) ahead, with row ranges split across threads.
 TEST_P(MatMulTest, GemvShortRows) {
   ThreadPool pool(2);
-  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
-    for (int64_t in : {16, 32, 64, 128, 256}) {
-      const auto x = RandomFloats(in, 11, -2, 2);
-      ExpectGemvMatchesReference(dtype, 517, in, x.data(), 0.5f, 1.0f, &pool);
+  for (WeightLayout layout : kPlainLayouts) {
+    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+      for (int64_t in : {16, 32, 64, 128, 256}) {
+        const auto x = RandomFloats(in, 11, -2, 2);
+        ExpectGemvMatchesReference(dtype, 517, in, x.data(), 0.5f, 1.0f, &pool, layout);
+      }
     }
   }
 }
@@ -280,9 +299,19 @@ TEST_P(KernelTest, ElementwiseMatchReference) {
   }
 }
 
-TEST_P(KernelTest, LoraMatchesReferenceAndMergedWeights) {
+class LoraLayoutTest : public testing::TestWithParam<std::tuple<int64_t, WeightLayout>> {
+ protected:
+  void SetUp() override {
+    hwy::SetSupportedTargetsForTest(std::get<0>(GetParam()));
+    ASSERT_STREQ(KernelTargetName(), hwy::TargetName(std::get<0>(GetParam())));
+  }
+  void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
+  WeightLayout b_layout() const { return std::get<1>(GetParam()); }
+};
+
+TEST_P(LoraLayoutTest, LoraMatchesReferenceAndMergedWeights) {
   const int64_t in = 29, out = 23, rank = 5, n = 4;
-  const StoredMatrix a(DType::kBF16, rank, in, 41), b(DType::kF32, out, rank, 42);
+  const StoredMatrix a(DType::kBF16, rank, in, 41), b(DType::kF32, out, rank, 42, b_layout());
   const auto x = RandomFloats(n * in, 43);
   const auto y0 = RandomFloats(n * out, 44);
   std::vector<float> scratch(n * rank), got = y0, want = y0;
@@ -310,6 +339,34 @@ TEST_P(KernelTest, LoraMatchesReferenceAndMergedWeights) {
     }
   }
 }
+
+// The rows_done path: a range of B's rows that starts on a tile boundary and
+// ends inside a tile writes exactly its rows.
+TEST_P(LoraLayoutTest, LoraUpRowsWritesOnlyItsRows) {
+  const int64_t out = 40, rank = 64;
+  for (DType dtype : {DType::kF32, DType::kBF16}) {
+    const StoredMatrix b(dtype, out, rank, 51, b_layout());
+    auto scratch = RandomFloats(rank, 52);
+    const auto y0 = RandomFloats(out, 53);
+    std::vector<float> whole = y0, part = y0;
+    LoraArgs args{
+        .y = whole.data(), .y_stride = out, .n = 1, .scale = 0.5f, .scratch = scratch.data()};
+    LoraUp(b.view(), args, nullptr);
+    args.y = part.data();
+    LoraUpRows(b.view(), args, 16, 20);
+    for (int64_t o = 0; o < out; ++o) {
+      EXPECT_EQ(part[o], o >= 16 && o < 20 ? whole[o] : y0[o]) << DTypeName(dtype) << " row " << o;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, LoraLayoutTest,
+                         testing::Combine(testing::ValuesIn(MatMulTargets()),
+                                          testing::ValuesIn(kPlainLayouts)),
+                         [](const testing::TestParamInfo<LoraLayoutTest::ParamType>& info) {
+                           return std::string(hwy::TargetName(std::get<0>(info.param))) + "_" +
+                                  std::string(WeightLayoutBaseName(std::get<1>(info.param)));
+                         });
 
 LORASHARE_INSTANTIATE_PER_TARGET(KernelTest);
 
