@@ -41,10 +41,9 @@ void LoraDownRows(std::span<const MatrixView> a, std::span<const int64_t> offset
   std::vector<int64_t> parts(offsets.begin(), offsets.end());
   parts.push_back(offsets.back() + a.back().rows);
   ForEachPart(parts, row_begin, row_end, [&](size_t m, int64_t first, int64_t last) {
-    const MatrixView part = RowSlice(a[m], first, last - first);
-    MatMulArgs down = Down(part, args);
-    down.y = args.scratch + offsets[m] + first;
-    MatMul(part, down, nullptr);
+    MatMulArgs down = Down(a[m], args);
+    down.y = args.scratch + offsets[m];
+    MatMulRowRange(a[m], down, first, last);
   });
 }
 
@@ -60,9 +59,7 @@ void LoraUp(const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {
 }
 
 void LoraUpRows(const MatrixView& b, const LoraArgs& args, int64_t begin, int64_t end) {
-  MatMulArgs up = Up(b, args);
-  up.y += begin;
-  MatMul(RowSlice(b, begin, end - begin), up, nullptr);
+  MatMulRowRange(b, Up(b, args), begin, end);
 }
 
 void Lora(const MatrixView& a, const MatrixView& b, const LoraArgs& args, ThreadPool* pool) {

@@ -254,6 +254,11 @@ void MatMulPrologue::Wait() const {
   while (done_.load(std::memory_order_acquire) < count_) std::this_thread::yield();
 }
 
+void MatMulRowRange(const MatrixView& w, const MatMulArgs& args, int64_t row_begin,
+                    int64_t row_end) {
+  if (row_begin < row_end) HWY_DYNAMIC_DISPATCH(MatMulTarget)(w, args, row_begin, row_end);
+}
+
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool) {
   if (w.rows <= 0) return;
   const MatMulJob job{w, args};

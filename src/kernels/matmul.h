@@ -71,6 +71,11 @@ struct MatMulJob {
 // Highway version, dynamically dispatched to the best target of this CPU.
 void MatMul(const MatrixView& w, const MatMulArgs& args, ThreadPool* pool);
 
+// Output rows [row_begin, row_end) of a plain or kTiled matmul (kTiled:
+// row_begin on a tile boundary), on the calling thread.
+void MatMulRowRange(const MatrixView& w, const MatMulArgs& args, int64_t row_begin,
+                    int64_t row_end);
+
 // Matmuls of one input (the same x, n and x_stride: a layer's q, k and v)
 // in one parallel pass over all their rows, so the pool hands off once and
 // small matrices join one stream; packed weights quantize x once. Every w

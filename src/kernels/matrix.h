@@ -20,15 +20,6 @@ struct MatrixView {
   int64_t group_size = 0;  // kQ4Group only
 };
 
-// Rows [first, first + count) of a plain matrix (kTiled: first a multiple of
-// kTileRows).
-inline MatrixView RowSlice(const MatrixView& m, int64_t first, int64_t count) {
-  MatrixView part = m;
-  part.data = static_cast<const uint8_t*>(m.data) + first * m.cols * DTypeSize(m.dtype);
-  part.rows = count;
-  return part;
-}
-
 // True for the element types MatMul reads directly (no conversion needed).
 inline bool MatMulTakesDType(DType dtype) {
   return dtype == DType::kF32 || dtype == DType::kBF16 || dtype == DType::kF16;
