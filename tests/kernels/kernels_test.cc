@@ -95,17 +95,14 @@ TEST_P(MatMulTest, AllDTypesAndLayoutsRaggedShapes) {
             const auto x = RandomFloats(n * in, static_cast<uint32_t>(n));
             const auto bound = AbsDotSums(w, x, n);
             for (bool accumulate : {false, true}) {
-              std::vector<float> got = RandomFloats(n * out, 99), want = got;
-              MatMulArgs args{.x = x.data(),
-                              .n = n,
-                              .x_stride = in,
-                              .y = got.data(),
-                              .y_stride = out,
-                              .scale = 0.75f,
-                              .accumulate = accumulate};
-              MatMul(w.view(), args, n % 2 ? &pool : nullptr);
-              args.y = want.data();
-              MatMulReference(w.view(), args);
+              const MatMulArgs args{.x = x.data(),
+                                    .n = n,
+                                    .x_stride = in,
+                                    .y_stride = out,
+                                    .scale = 0.75f,
+                                    .accumulate = accumulate};
+              const auto [got, want] = MatMulAndReference(w.view(), args, RandomFloats(n * out, 99),
+                                                          n % 2 ? &pool : nullptr);
               for (size_t i = 0; i < got.size(); ++i) {
                 ASSERT_NEAR(got[i], want[i], MatMulTolerance(in, bound[i]))
                     << StoredFormatName(layout, dtype, 0) << " in=" << in << " out=" << out
@@ -127,17 +124,9 @@ void ExpectGemvMatchesReference(DType dtype, int64_t out, int64_t in, const floa
   const StoredMatrix w(dtype, out, in, static_cast<uint32_t>(in + out), layout);
   const auto bound = AbsDotSums(w, std::vector<float>(x, x + in), 1);
   for (bool accumulate : {false, true}) {
-    std::vector<float> got = RandomFloats(out, 8), want = got;
-    MatMulArgs args{.x = x,
-                    .n = 1,
-                    .x_stride = in,
-                    .y = got.data(),
-                    .y_stride = out,
-                    .scale = scale,
-                    .accumulate = accumulate};
-    MatMul(w.view(), args, pool);
-    args.y = want.data();
-    MatMulReference(w.view(), args);
+    const MatMulArgs args{
+        .x = x, .n = 1, .x_stride = in, .y_stride = out, .scale = scale, .accumulate = accumulate};
+    const auto [got, want] = MatMulAndReference(w.view(), args, RandomFloats(out, 8), pool);
     for (int64_t o = 0; o < out; ++o) {
       ASSERT_NEAR(got[o], want[o], tolerance * MatMulTolerance(in, bound[o]))
           << StoredFormatName(layout, dtype, 0) << " in=" << in << " row " << o

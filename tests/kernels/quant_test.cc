@@ -197,17 +197,14 @@ TEST_P(QuantKernelTest, MatMulMatchesQuantizedReference) {
           if (n > 1) std::fill(x.begin() + x_stride, x.begin() + x_stride + cols, 0.0f);
           const auto bound = AbsTermSums(p, x, n, x_stride, 0.5f);
           for (bool accumulate : {false, true}) {
-            std::vector<float> got = RandomFloats(n * y_stride, 7), want = got;
-            MatMulArgs args{.x = x.data(),
-                            .n = n,
-                            .x_stride = x_stride,
-                            .y = got.data(),
-                            .y_stride = y_stride,
-                            .scale = -0.5f,
-                            .accumulate = accumulate};
-            MatMul(p.view(), args, n % 2 ? &pool : nullptr);
-            args.y = want.data();
-            MatMulReference(p.view(), args);
+            const MatMulArgs args{.x = x.data(),
+                                  .n = n,
+                                  .x_stride = x_stride,
+                                  .y_stride = y_stride,
+                                  .scale = -0.5f,
+                                  .accumulate = accumulate};
+            const auto [got, want] = MatMulAndReference(
+                p.view(), args, RandomFloats(n * y_stride, 7), n % 2 ? &pool : nullptr);
             for (int64_t t = 0; t < n; ++t) {
               for (int64_t i = 0; i < y_stride; ++i) {
                 const int64_t k = t * y_stride + i;

@@ -13,6 +13,7 @@
 
 #include "hwy/targets.h"
 #include "kernels/dispatch.h"
+#include "kernels/matmul.h"
 
 namespace lorashare {
 
@@ -50,6 +51,21 @@ inline void ExpectClose(const std::vector<float>& got, const std::vector<float>&
     ASSERT_LE(std::fabs(got[i] - want[i]), abs_tol + rel_tol * std::fabs(want[i]))
         << what << " element " << i << ": got " << got[i] << " want " << want[i];
   }
+}
+
+// MatMul on `pool` (into got) and its scalar reference (into want), both
+// outputs starting as `y`; args.y is ignored.
+struct MatMulOutputs {
+  std::vector<float> got, want;
+};
+inline MatMulOutputs MatMulAndReference(const MatrixView& w, MatMulArgs args, std::vector<float> y,
+                                        ThreadPool* pool) {
+  MatMulOutputs out{y, std::move(y)};
+  args.y = out.got.data();
+  MatMul(w, args, pool);
+  args.y = out.want.data();
+  MatMulReference(w, args);
+  return out;
 }
 
 }  // namespace lorashare
