@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/argmax.h"
+
 namespace lorashare {
 
 int32_t ArgMax(std::span<const float> logits) {
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  return static_cast<int32_t>(ArgMax(logits.data(), logits.size()));
 }
 
 Result<Sampler> Sampler::Create(const SamplerOptions& options) {

@@ -53,7 +53,8 @@ class Sampler {
   std::mt19937_64 rng_;
 };
 
-// Index of the largest logit; the lowest index among equal maxima.
+// Index of the largest logit; the lowest index among equal maxima
+// (kernels/argmax.h).
 int32_t ArgMax(std::span<const float> logits);
 
 }  // namespace lorashare

@@ -19,6 +19,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "llm/sampler.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "tools/commands.h"
@@ -55,10 +56,6 @@ std::vector<int32_t> DeterministicPrompt(int32_t length, int32_t vocab_size) {
     ids[i] = static_cast<int32_t>((int64_t{i} * 7919 + 13) % vocab_size);
   }
   return ids;
-}
-
-int32_t ArgMax(std::span<const float> logits) {
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
 struct GreedyRun {

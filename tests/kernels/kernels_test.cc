@@ -10,6 +10,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kernels/argmax.h"
 #include "kernels/attention.h"
 #include "kernels/convert.h"
 #include "kernels/elementwise.h"
@@ -285,6 +286,36 @@ TEST_P(KernelTest, ElementwiseMatchReference) {
     Add(a.data(), b.data(), n, got.data());
     AddReference(a.data(), b.data(), n, want.data());
     EXPECT_EQ(got, want);
+  }
+}
+
+// Vocabulary-sized and ragged rows; a tie (the first wins), NaNs (never
+// the largest), -inf, and rows of only NaN or only -inf.
+TEST_P(KernelTest, ArgMaxMatchesReference) {
+  for (size_t n : {0u, 1u, 5u, 16u, 17u, 100u, 131u, 128256u}) {
+    std::vector<float> x = RandomFloats(n, static_cast<uint32_t>(n), -30, 30);
+    auto check = [&](const char* what) {
+      ASSERT_EQ(ArgMax(x.data(), n), ArgMaxReference(x.data(), n)) << what << " n=" << n;
+    };
+    check("random");
+    if (n < 2) continue;
+    const size_t top = ArgMaxReference(x.data(), n);
+    x[n - 1] = x[top];
+    x[n / 2] = x[top];
+    check("ties");
+    EXPECT_EQ(ArgMax(x.data(), n), std::min({top, n / 2, n - 1}));
+    x[0] = std::nanf("");
+    x[n / 3] = std::nanf("");
+    check("NaNs");
+    x[1] = INFINITY;
+    check("inf");
+    EXPECT_EQ(ArgMax(x.data(), n), 1u);
+    std::fill(x.begin(), x.end(), -INFINITY);
+    x[n - 1] = std::nanf("");
+    check("-inf");
+    EXPECT_EQ(ArgMax(x.data(), n), 0u);
+    std::fill(x.begin(), x.end(), std::nanf(""));
+    check("all NaN");
   }
 }
 

@@ -1,0 +1,76 @@
+#include "kernels/argmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/argmax.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "kernels/simd-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace lorashare {
+namespace HWY_NAMESPACE {
+
+// Independent maximum chains: one Max per cycle instead of one per latency.
+constexpr size_t kChains = 4;
+
+// x[i] with NaN as -inf, so it never wins.
+HWY_INLINE VF Ordered(DF df, const float* x) {
+  const VF v = hn::LoadU(df, x);
+  return hn::IfThenElse(hn::IsNaN(v), hn::Set(df, -INFINITY), v);
+}
+
+size_t ArgMaxTarget(const float* x, size_t n) {
+  const DF df;
+  const size_t lanes = hn::Lanes(df);
+  VF best[kChains];
+  for (VF& b : best) b = hn::Set(df, -INFINITY);
+  size_t i = 0;
+  for (; i + kChains * lanes <= n; i += kChains * lanes) {
+    for (size_t c = 0; c < kChains; ++c) best[c] = hn::Max(best[c], Ordered(df, x + i + c * lanes));
+  }
+  for (; i + lanes <= n; i += lanes) best[0] = hn::Max(best[0], Ordered(df, x + i));
+  for (size_t c = 1; c < kChains; ++c) best[0] = hn::Max(best[0], best[c]);
+  float max = hn::GetLane(hn::MaxOfLanes(df, best[0]));
+  for (; i < n; ++i) max = std::isnan(x[i]) ? max : std::max(max, x[i]);
+  // The first position holding it (none when every value is NaN).
+  const VF target = hn::Set(df, max);
+  for (i = 0; i + lanes <= n; i += lanes) {
+    const intptr_t first = hn::FindFirstTrue(df, hn::Eq(hn::LoadU(df, x + i), target));
+    if (first >= 0) return i + static_cast<size_t>(first);
+  }
+  for (; i < n; ++i) {
+    if (x[i] == max) return i;
+  }
+  return 0;
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace lorashare
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace lorashare {
+
+HWY_EXPORT(ArgMaxTarget);
+
+size_t ArgMax(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(ArgMaxTarget)(x, n); }
+
+size_t ArgMaxReference(const float* x, size_t n) {
+  size_t best = 0;
+  bool found = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isnan(x[i]) && (!found || x[i] > x[best])) {
+      best = i;
+      found = true;
+    }
+  }
+  return best;
+}
+
+}  // namespace lorashare
+#endif  // HWY_ONCE
