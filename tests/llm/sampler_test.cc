@@ -92,16 +92,19 @@ TEST(Sampler, SameSeedSameSequence) {
 TEST(Sampler, NucleusMatchesDirectComputation) {
   for (float top_p : {0.1f, 0.5f, 0.9f, 0.99f, 1.0f}) {
     for (float temperature : {0.3f, 1.0f, 2.0f}) {
-      std::vector<float> logits = RandomLogits(500, 3, 2.0f);
-      Sampler sampler = MakeSampler(temperature, top_p, 1);
-      std::map<int32_t, double> expected = DirectNucleus(logits, temperature, top_p);
-      std::vector<TokenProbability> nucleus = sampler.Nucleus(logits);
-      ASSERT_EQ(nucleus.size(), expected.size()) << "top_p " << top_p << " T " << temperature;
-      for (size_t i = 0; i < nucleus.size(); ++i) {
-        ASSERT_TRUE(expected.count(nucleus[i].id)) << nucleus[i].id;
-        EXPECT_NEAR(nucleus[i].probability, expected[nucleus[i].id], 1e-9);
-        if (i > 0) {
-          EXPECT_GE(nucleus[i - 1].probability, nucleus[i].probability);
+      // A vocabulary-sized row too: its weights span many buckets.
+      for (int vocab : {500, 128256}) {
+        std::vector<float> logits = RandomLogits(vocab, 3, 2.0f);
+        Sampler sampler = MakeSampler(temperature, top_p, 1);
+        std::map<int32_t, double> expected = DirectNucleus(logits, temperature, top_p);
+        std::vector<TokenProbability> nucleus = sampler.Nucleus(logits);
+        ASSERT_EQ(nucleus.size(), expected.size()) << "top_p " << top_p << " T " << temperature;
+        for (size_t i = 0; i < nucleus.size(); ++i) {
+          ASSERT_TRUE(expected.count(nucleus[i].id)) << nucleus[i].id;
+          EXPECT_NEAR(nucleus[i].probability, expected[nucleus[i].id], 1e-9);
+          if (i > 0) {
+            EXPECT_GE(nucleus[i - 1].probability, nucleus[i].probability);
+          }
         }
       }
     }
@@ -116,9 +119,12 @@ TEST(Sampler, NucleusOfPeakedDistributionIsOneToken) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(*sampler.Sample(logits), 1);
 }
 
-TEST(Sampler, DrawsFollowTheNucleus) {
+// Below 1, draws walk the sorted nucleus; at 1, every token in id order.
+class SamplerDraws : public testing::TestWithParam<double> {};
+
+TEST_P(SamplerDraws, FollowTheNucleus) {
   std::vector<float> logits = RandomLogits(50, 9, 1.0f);
-  const double top_p = 0.8, temperature = 0.7;
+  const double top_p = GetParam(), temperature = 0.7;
   std::map<int32_t, double> expected = DirectNucleus(logits, temperature, top_p);
   Sampler sampler = MakeSampler(static_cast<float>(temperature), static_cast<float>(top_p), 2024);
   constexpr int kDraws = 40000;
@@ -131,6 +137,8 @@ TEST(Sampler, DrawsFollowTheNucleus) {
     EXPECT_NEAR(frequency, p, 5 * std::sqrt(p * (1 - p) / kDraws) + 1e-4) << "token " << id;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(TopP, SamplerDraws, testing::Values(0.8, 1.0));
 
 TEST(Sampler, RejectsBadOptions) {
   for (SamplerOptions options :
