@@ -1,8 +1,8 @@
 // ArgMax over a model's logits: greedy decoding takes one per token, over the
-// whole vocabulary (128,256 floats for Llama 3). A plain scalar loop carries
-// its running maximum from element to element and took about 0.4 ms, 1-3%
-// of a decoded token here; this kernel takes the maximum over vectors in
-// independent chains, then finds its first position.
+// whole vocabulary (128,256 floats for Llama 3). std::max_element carries its
+// running maximum from element to element: 78 us at -O3 (420 at -O2), 0.5-1%
+// of a decoded token here. This kernel takes the maximum over vectors in
+// independent chains, then finds its first position: 6 us.
 #pragma once
 
 #include <cstddef>
