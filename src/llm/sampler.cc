@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "kernels/argmax.h"
+#include "kernels/sampling.h"
 
 namespace lorashare {
 
@@ -44,12 +44,13 @@ Weights WeightsOf(std::span<const float> logits, double temperature) {
   const float max_logit = logits[ArgMax(logits)];
   const double inverse_temperature = 1.0 / temperature;
   Weights w{std::vector<double>(logits.size()), std::vector<uint16_t>(logits.size()), 0};
+  w.total =
+      ExpWeights(logits.data(), logits.size(), max_logit, inverse_temperature, w.weight.data());
   for (size_t i = 0; i < logits.size(); ++i) {
-    const double distance = (max_logit - static_cast<double>(logits[i])) * inverse_temperature;
-    w.weight[i] = std::exp(-distance);
-    const double bucket = distance * kBucketsPerE;  // NaN for a NaN logit: the last bucket
+    // NaN for a NaN logit: the last bucket.
+    const double bucket =
+        (max_logit - static_cast<double>(logits[i])) * inverse_temperature * kBucketsPerE;
     w.bucket[i] = static_cast<uint16_t>(bucket < kBuckets - 1 ? bucket : kBuckets - 1);
-    w.total += w.weight[i];
   }
   return w;
 }

@@ -54,7 +54,7 @@ class Sampler {
 };
 
 // Index of the largest logit; the lowest index among equal maxima
-// (kernels/argmax.h).
+// (kernels/sampling.h).
 int32_t ArgMax(std::span<const float> logits);
 
 }  // namespace lorashare

@@ -10,7 +10,6 @@
 #include <tuple>
 #include <vector>
 
-#include "kernels/argmax.h"
 #include "kernels/attention.h"
 #include "kernels/convert.h"
 #include "kernels/elementwise.h"
@@ -20,6 +19,7 @@
 #include "kernels/matmul.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
+#include "kernels/sampling.h"
 #include "target_test_util.h"
 
 namespace lorashare {
@@ -286,6 +286,26 @@ TEST_P(KernelTest, ElementwiseMatchReference) {
     Add(a.data(), b.data(), n, got.data());
     AddReference(a.data(), b.data(), n, want.data());
     EXPECT_EQ(got, want);
+  }
+}
+
+// Weights over a vocabulary-sized row and ragged ones, at several
+// temperatures: each within a few ulp of std::exp's, the sum too.
+TEST_P(KernelTest, ExpWeightsMatchReference) {
+  for (size_t n : {1u, 3u, 17u, 128256u}) {
+    const std::vector<float> logits = RandomFloats(n, static_cast<uint32_t>(n), -20, 20);
+    const float max_logit = logits[ArgMaxReference(logits.data(), n)];
+    for (double inverse_temperature : {0.5, 1.0, 3.0}) {
+      std::vector<double> got(n), want(n);
+      const double got_sum =
+          ExpWeights(logits.data(), n, max_logit, inverse_temperature, got.data());
+      const double want_sum =
+          ExpWeightsReference(logits.data(), n, max_logit, inverse_temperature, want.data());
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_NEAR(got[i], want[i], 1e-14 * want[i]) << "n=" << n << " i=" << i;
+      }
+      EXPECT_NEAR(got_sum, want_sum, 1e-12 * want_sum) << "n=" << n;
+    }
   }
 }
 

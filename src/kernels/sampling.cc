@@ -1,13 +1,14 @@
-#include "kernels/argmax.h"
+#include "kernels/sampling.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "kernels/argmax.cc"
+#define HWY_TARGET_INCLUDE "kernels/sampling.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "kernels/simd-inl.h"
 
@@ -49,6 +50,29 @@ size_t ArgMaxTarget(const float* x, size_t n) {
   return 0;
 }
 
+double ExpWeightsTarget(const float* logits, size_t n, float max_logit, double inverse_temperature,
+                        double* weights) {
+  const hn::ScalableTag<double> dd;
+  const hn::Rebind<float, decltype(dd)> df;
+  const size_t lanes = hn::Lanes(dd);
+  const auto max = hn::Set(dd, max_logit), scale = hn::Set(dd, inverse_temperature);
+  auto total = hn::Zero(dd);
+  size_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto distance =
+        hn::Mul(hn::Sub(hn::PromoteTo(dd, hn::LoadU(df, logits + i)), max), scale);
+    const auto w = hn::Exp(dd, distance);
+    hn::StoreU(w, dd, weights + i);
+    total = hn::Add(total, w);
+  }
+  double sum = hn::GetLane(hn::SumOfLanes(dd, total));
+  for (; i < n; ++i) {
+    weights[i] = std::exp((static_cast<double>(logits[i]) - max_logit) * inverse_temperature);
+    sum += weights[i];
+  }
+  return sum;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace lorashare
 HWY_AFTER_NAMESPACE();
@@ -57,6 +81,7 @@ HWY_AFTER_NAMESPACE();
 namespace lorashare {
 
 HWY_EXPORT(ArgMaxTarget);
+HWY_EXPORT(ExpWeightsTarget);
 
 size_t ArgMax(const float* x, size_t n) { return HWY_DYNAMIC_DISPATCH(ArgMaxTarget)(x, n); }
 
@@ -70,6 +95,21 @@ size_t ArgMaxReference(const float* x, size_t n) {
     }
   }
   return best;
+}
+
+double ExpWeights(const float* logits, size_t n, float max_logit, double inverse_temperature,
+                  double* weights) {
+  return HWY_DYNAMIC_DISPATCH(ExpWeightsTarget)(logits, n, max_logit, inverse_temperature, weights);
+}
+
+double ExpWeightsReference(const float* logits, size_t n, float max_logit,
+                           double inverse_temperature, double* weights) {
+  double sum = 0;
+  for (size_t i = 0; i < n; ++i) {
+    weights[i] = std::exp((static_cast<double>(logits[i]) - max_logit) * inverse_temperature);
+    sum += weights[i];
+  }
+  return sum;
 }
 
 }  // namespace lorashare
