@@ -16,9 +16,6 @@ HWY_BEFORE_NAMESPACE();
 namespace lorashare {
 namespace HWY_NAMESPACE {
 
-// Independent maximum chains: one Max per cycle instead of one per latency.
-constexpr size_t kChains = 4;
-
 // x[i] with NaN as -inf, so it never wins.
 HWY_INLINE VF Ordered(DF df, const float* x) {
   const VF v = hn::LoadU(df, x);
@@ -28,15 +25,19 @@ HWY_INLINE VF Ordered(DF df, const float* x) {
 size_t ArgMaxTarget(const float* x, size_t n) {
   const DF df;
   const size_t lanes = hn::Lanes(df);
-  VF best[kChains];
-  for (VF& b : best) b = hn::Set(df, -INFINITY);
+  // Four independent maximum chains: one Max per cycle instead of one per
+  // latency. (Named, not an array: SVE vectors cannot form arrays.)
+  VF best0 = hn::Set(df, -INFINITY), best1 = best0, best2 = best0, best3 = best0;
   size_t i = 0;
-  for (; i + kChains * lanes <= n; i += kChains * lanes) {
-    for (size_t c = 0; c < kChains; ++c) best[c] = hn::Max(best[c], Ordered(df, x + i + c * lanes));
+  for (; i + 4 * lanes <= n; i += 4 * lanes) {
+    best0 = hn::Max(best0, Ordered(df, x + i));
+    best1 = hn::Max(best1, Ordered(df, x + i + lanes));
+    best2 = hn::Max(best2, Ordered(df, x + i + 2 * lanes));
+    best3 = hn::Max(best3, Ordered(df, x + i + 3 * lanes));
   }
-  for (; i + lanes <= n; i += lanes) best[0] = hn::Max(best[0], Ordered(df, x + i));
-  for (size_t c = 1; c < kChains; ++c) best[0] = hn::Max(best[0], best[c]);
-  float max = hn::GetLane(hn::MaxOfLanes(df, best[0]));
+  for (; i + lanes <= n; i += lanes) best0 = hn::Max(best0, Ordered(df, x + i));
+  best0 = hn::Max(hn::Max(best0, best1), hn::Max(best2, best3));
+  float max = hn::GetLane(hn::MaxOfLanes(df, best0));
   for (; i < n; ++i) max = std::isnan(x[i]) ? max : std::max(max, x[i]);
   // The first position holding it (none when every value is NaN).
   const VF target = hn::Set(df, max);
