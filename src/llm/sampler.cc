@@ -33,25 +33,18 @@ constexpr int kBucketsPerE = 4;
 constexpr int kBuckets = 4096;
 
 // exp((logit - max) / temperature) per token, in double so tiny
-// probabilities keep their order, their sum, and each one's bucket.
+// probabilities keep their order, and their sum.
 struct Weights {
   std::vector<double> weight;
-  std::vector<uint16_t> bucket;
   double total = 0;
+  float max_logit = 0;
+  double inverse_temperature = 0;
 };
 
 Weights WeightsOf(std::span<const float> logits, double temperature) {
-  const float max_logit = logits[ArgMax(logits)];
-  const double inverse_temperature = 1.0 / temperature;
-  Weights w{std::vector<double>(logits.size()), std::vector<uint16_t>(logits.size()), 0};
+  Weights w{std::vector<double>(logits.size()), 0, logits[ArgMax(logits)], 1.0 / temperature};
   w.total =
-      ExpWeights(logits.data(), logits.size(), max_logit, inverse_temperature, w.weight.data());
-  for (size_t i = 0; i < logits.size(); ++i) {
-    // NaN for a NaN logit: the last bucket.
-    const double bucket =
-        (max_logit - static_cast<double>(logits[i])) * inverse_temperature * kBucketsPerE;
-    w.bucket[i] = static_cast<uint16_t>(bucket < kBuckets - 1 ? bucket : kBuckets - 1);
-  }
+      ExpWeights(logits.data(), logits.size(), w.max_logit, w.inverse_temperature, w.weight.data());
   return w;
 }
 
@@ -59,16 +52,24 @@ Weights WeightsOf(std::span<const float> logits, double temperature) {
 // total, most probable first (lowest id first on ties). They begin the fully
 // sorted list, so a nucleus of that mass lies within them, and only they are
 // sorted: a vocabulary of 128K sorted whole took 10 ms a token.
-std::vector<TokenProbability> HeaviestHolding(const Weights& w, double mass) {
+std::vector<TokenProbability> HeaviestHolding(std::span<const float> logits, const Weights& w,
+                                              double mass) {
+  std::vector<uint16_t> bucket(logits.size());
   std::vector<double> bucket_mass(kBuckets);
-  for (size_t i = 0; i < w.weight.size(); ++i) bucket_mass[w.bucket[i]] += w.weight[i];
+  for (size_t i = 0; i < logits.size(); ++i) {
+    // NaN for a NaN logit: the last bucket.
+    const double b =
+        (w.max_logit - static_cast<double>(logits[i])) * w.inverse_temperature * kBucketsPerE;
+    bucket[i] = static_cast<uint16_t>(b < kBuckets - 1 ? b : kBuckets - 1);
+    bucket_mass[bucket[i]] += w.weight[i];
+  }
   int last = 0;
   for (double held = bucket_mass[0]; held < mass && last + 1 < kBuckets;) {
     held += bucket_mass[++last];
   }
   std::vector<TokenProbability> tokens;
-  for (size_t i = 0; i < w.weight.size(); ++i) {
-    if (w.bucket[i] <= last) tokens.push_back({static_cast<int32_t>(i), w.weight[i]});
+  for (size_t i = 0; i < logits.size(); ++i) {
+    if (bucket[i] <= last) tokens.push_back({static_cast<int32_t>(i), w.weight[i]});
   }
   std::stable_sort(tokens.begin(), tokens.end(),
                    [](const TokenProbability& a, const TokenProbability& b) {
@@ -86,7 +87,7 @@ std::vector<TokenProbability> Sampler::Nucleus(std::span<const float> logits) co
   // The margin covers the sums' rounding in other orders (about 1e-11 of the
   // total at 128K tokens); top_p 1 keeps every token.
   const double mass = options_.top_p < 1.0f ? options_.top_p * w.total * (1 + 1e-9) : INFINITY;
-  std::vector<TokenProbability> tokens = HeaviestHolding(w, mass);
+  std::vector<TokenProbability> tokens = HeaviestHolding(logits, w, mass);
   double kept = 0;
   size_t count = options_.top_p < 1.0f ? 0 : tokens.size();
   while (count < tokens.size()) {
