@@ -1,3 +1,4 @@
+#define HWY_WANT_AVX3_DL  // generate AVX-512 VNNI (dpbusd) for int8 keys
 // Register tiles are arrays of vectors, which SVE's sizeless vector types
 // cannot form; NEON serves aarch64.
 #define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
@@ -17,6 +18,39 @@
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "kernels/simd-inl.h"
+
+#ifndef LORASHARE_KERNELS_ATTENTION_ONCE
+#define LORASHARE_KERNELS_ATTENTION_ONCE
+namespace lorashare {
+namespace {
+
+// An int8 row's quantization (attention.h): of a kv head's key or value
+// vector at a position, or of a query head's vector.
+struct KvRowScale {
+  float scale = 0;
+  float inverse = 0;
+};
+
+KvRowScale ScaleOfMax(float amax) {
+  const float scale = amax / 127.0f;
+  return {scale, scale != 0 ? 1.0f / scale : 0.0f};
+}
+
+KvRowScale ScaleOfRow(const float* row, int64_t count) {
+  float amax = 0;
+  for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(row[i]));
+  return ScaleOfMax(amax);
+}
+
+int8_t QuantizeKv(float value, const KvRowScale& s) {
+  const float q = std::nearbyint(value * s.inverse);
+  if (std::isnan(q)) return 0;
+  return static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f));
+}
+
+}  // namespace
+}  // namespace lorashare
+#endif  // LORASHARE_KERNELS_ATTENTION_ONCE
 
 HWY_BEFORE_NAMESPACE();
 namespace lorashare {
@@ -48,12 +82,10 @@ HWY_INLINE void PrefetchLines(const T* p, size_t bytes) {
 // independent FMA chains. A vector of positions never straddles a block
 // (kKeyBlock is a multiple of any f32 vector's lanes, up to 2048-bit
 // vectors), so vector v reads from its own block's rows, and prefetches the
-// same row of the next block. An int8 cache's per-position scales
-// (key_scales) multiply the sums.
+// same row of the next block.
 template <size_t H, size_t V, typename T>
 HWY_INLINE void ScoreTile(const float* const* HWY_RESTRICT q, const T* HWY_RESTRICT keys,
-                          const float* HWY_RESTRICT key_scales, int64_t hd, int64_t j0, float scale,
-                          float* const* HWY_RESTRICT scores) {
+                          int64_t hd, int64_t j0, float scale, float* const* HWY_RESTRICT scores) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const T* rows[V];
@@ -76,48 +108,161 @@ HWY_INLINE void ScoreTile(const float* const* HWY_RESTRICT q, const T* HWY_RESTR
       for (size_t v = 0; v < V; ++v) acc[h][v] = hn::MulAdd(qi, key[v], acc[h][v]);
     }
   }
+  const VF vscale = hn::Set(df, scale);
   for (size_t v = 0; v < V; ++v) {
-    VF vscale = hn::Set(df, scale);
-    if constexpr (std::is_same_v<T, int8_t>) {
-      vscale = hn::Mul(vscale, hn::LoadU(df, key_scales + j0 + v * lanes));
-    }
     for (size_t h = 0; h < H; ++h) {
       hn::StoreU(hn::Mul(acc[h][v], vscale), df, scores[h] + j0 + v * lanes);
     }
   }
 }
 
-// Positions [*j, len) in tiles of V vectors while they fill one, then of V/2,
-// ..., then single vectors.
-template <size_t H, size_t V, typename T>
-HWY_INLINE void ScoreTail(const float* const* q, const T* keys, const float* key_scales, int64_t hd,
-                          int64_t* j, int64_t len, float scale, float* const* scores) {
+// Calls tile.template operator()<W>(j) over positions [*j, len): tiles of W
+// = V vectors while they fill one, then of V/2, ..., then single vectors
+// (the last may run past len).
+template <size_t V, class Tile>
+HWY_INLINE void ForEachScoreTile(int64_t* j, int64_t len, const Tile& tile) {
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(DF()));
   if constexpr (V > 1) {
-    if (*j + static_cast<int64_t>(V) * lanes <= len) {
-      ScoreTile<H, V>(q, keys, key_scales, hd, *j, scale, scores);
-      *j += static_cast<int64_t>(V) * lanes;
+    for (; *j + static_cast<int64_t>(V) * lanes <= len; *j += static_cast<int64_t>(V) * lanes) {
+      tile.template operator()<V>(*j);
     }
-    ScoreTail<H, V / 2>(q, keys, key_scales, hd, j, len, scale, scores);
+    ForEachScoreTile<V / 2>(j, len, tile);
   } else {
-    for (; *j < len; *j += lanes) ScoreTile<H, 1>(q, keys, key_scales, hd, *j, scale, scores);
+    for (; *j < len; *j += lanes) tile.template operator()<1>(*j);
   }
 }
 
-// scores[h][j] = q[h] . key j * scale for j in [0, len); positions up to the
-// next multiple of the lanes get scores too (of zeroed or stale keys, finite).
-// Tiles of 8 / H vectors: eight FMA chains at any H.
+// Tiles of 8 / H vectors: eight accumulator chains at any H.
+template <size_t H, class Tile>
+HWY_INLINE void ForEachScoreTile(int64_t len, const Tile& tile) {
+  int64_t j = 0;
+  ForEachScoreTile<8 / H>(&j, len, tile);
+}
+
+// scores[h][j] = q[h] . key j * scale for j in [0, len) of f32 or f16 keys;
+// positions up to the next multiple of the lanes get scores too (of zeroed
+// or stale keys, finite).
 template <size_t H, typename T>
 HWY_INLINE void KeyScores(const float* const* HWY_RESTRICT q, const T* HWY_RESTRICT keys,
-                          const float* HWY_RESTRICT key_scales, int64_t hd, int64_t len,
-                          float scale, float* const* HWY_RESTRICT scores) {
-  constexpr size_t kVecs = 8 / H;
-  const int64_t tile = static_cast<int64_t>(kVecs * hn::Lanes(DF()));
-  int64_t j = 0;
-  for (; j + tile <= len; j += tile) {
-    ScoreTile<H, kVecs>(q, keys, key_scales, hd, j, scale, scores);
+                          int64_t hd, int64_t len, float scale, float* const* HWY_RESTRICT scores) {
+  ForEachScoreTile<H>(
+      len, [&]<size_t V>(int64_t j) HWY_ATTR { ScoreTile<H, V>(q, keys, hd, j, scale, scores); });
+}
+
+// Query heads quantized for int8 keys (attention.h): bytes[h] holds head h's
+// q8, padded with zeros to whole groups of four; score_scale[h] = s_q *
+// 1/sqrt(head_dim); offset[h] is what DotBytes' unsigned keys add to the
+// integer sum (VNNI: keys + 128, so 128 * sum(q8); elsewhere 0).
+template <size_t H>
+struct QuantizedQueries {
+  const int8_t* bytes[H];
+  float score_scale[H];
+  int32_t offset[H];
+};
+
+// Quantizes query head `q` (hd floats) into `bytes` (KvKeyDim bytes) as
+// QuantizeKv does; returns its scale.
+HWY_INLINE float QuantizeQuery(const float* HWY_RESTRICT q, int64_t hd,
+                               int8_t* HWY_RESTRICT bytes) {
+  const DF df;
+  const hn::Rebind<int32_t, DF> di32;
+  const hn::Rebind<int8_t, DF> di8;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  VF vmax = hn::Zero(df);
+  int64_t i = 0;
+  for (; i + lanes <= hd; i += lanes) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, q + i)));
+  float amax = hn::GetLane(hn::MaxOfLanes(df, vmax));
+  for (; i < hd; ++i) amax = std::max(amax, std::fabs(q[i]));
+  const KvRowScale s = ScaleOfMax(amax);
+  const VF inverse = hn::Set(df, s.inverse);
+  for (i = 0; i + lanes <= hd; i += lanes) {
+    const auto rounded = hn::NearestInt(hn::Mul(hn::LoadU(df, q + i), inverse));
+    hn::StoreU(hn::DemoteTo(di8, hn::Max(rounded, hn::Set(di32, -127))), di8, bytes + i);
   }
-  ScoreTail<H, kVecs / 2>(q, keys, key_scales, hd, &j, len, scale, scores);
+  for (; i < hd; ++i) bytes[i] = QuantizeKv(q[i], s);
+  for (; i < KvKeyDim(DType::kI8, hd); ++i) bytes[i] = 0;
+  return s.scale;
+}
+
+#if HWY_TARGET == HWY_SCALAR
+// One position per vector: plain integer dot products.
+template <size_t H, size_t V>
+HWY_INLINE void ScoreTileInt8(const QuantizedQueries<H>& q, const int8_t* HWY_RESTRICT keys,
+                              const float* HWY_RESTRICT key_scales, int64_t groups, int64_t j0,
+                              float* const* HWY_RESTRICT scores) {
+  for (int64_t j = j0; j < j0 + static_cast<int64_t>(V); ++j) {
+    const int8_t* key = keys + (j / kKeyBlock * groups * kKeyBlock + j % kKeyBlock) * 4;
+    for (size_t h = 0; h < H; ++h) {
+      int32_t sum = 0;
+      for (int64_t e = 0; e < groups * 4; ++e)
+        sum += q.bytes[h][e] * key[e / 4 * kKeyBlock * 4 + e % 4];
+      scores[h][j] = static_cast<float>(sum) * q.score_scale[h] * key_scales[j];
+    }
+  }
+}
+#else
+// ScoreTile for int8 keys: a 32-bit lane per position holds four of its
+// elements ([groups, kKeyBlock, 4] per block), so one DotBytes with four
+// broadcast query bytes adds four products to every position's sum. VNNI
+// takes the keys as unsigned (+128, flipping the sign bit); elsewhere |k|
+// meets q * sign(k), which keeps maddubs' pairs in int16.
+template <size_t H, size_t V>
+HWY_INLINE void ScoreTileInt8(const QuantizedQueries<H>& q, const int8_t* HWY_RESTRICT keys,
+                              const float* HWY_RESTRICT key_scales, int64_t groups, int64_t j0,
+                              float* const* HWY_RESTRICT scores) {
+  const DF df;
+  const hn::Repartition<int32_t, DF> di32;
+  const hn::Repartition<int8_t, DF> di8;
+  const hn::Repartition<uint8_t, DF> du8;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t block_bytes = groups * kKeyBlock * 4;
+  const int8_t* rows[V];
+  hn::Vec<decltype(di32)> acc[H][V];
+  for (size_t v = 0; v < V; ++v) {
+    const int64_t j = j0 + static_cast<int64_t>(v) * lanes;
+    rows[v] = keys + j / kKeyBlock * block_bytes + j % kKeyBlock * 4;
+    for (size_t h = 0; h < H; ++h) acc[h][v] = hn::Zero(di32);
+  }
+  for (int64_t g = 0; g < groups; ++g) {
+    hn::Vec<decltype(di8)> key[V];
+    for (size_t v = 0; v < V; ++v) {
+      const int8_t* row = rows[v] + g * kKeyBlock * 4;
+      if (v * lanes * 4 % 64 == 0)
+        hwy::Prefetch(row + block_bytes * (kPrefetchPositions / kKeyBlock));
+      key[v] = hn::LoadU(di8, row);
+    }
+    for (size_t h = 0; h < H; ++h) {
+      const auto q4 = BroadcastFour(di8, q.bytes[h] + 4 * g);
+      for (size_t v = 0; v < V; ++v) {
+        if constexpr (kDotBytesFullRange) {
+          const auto unsigned_key = hn::BitCast(du8, hn::Xor(key[v], hn::Set(di8, -128)));
+          acc[h][v] = DotBytes(acc[h][v], unsigned_key, q4);
+        } else {
+          acc[h][v] = DotBytes(acc[h][v], hn::BitCast(du8, hn::Abs(key[v])), ApplySign(q4, key[v]));
+        }
+      }
+    }
+  }
+  for (size_t v = 0; v < V; ++v) {
+    const VF key_scale = hn::LoadU(df, key_scales + j0 + static_cast<int64_t>(v) * lanes);
+    for (size_t h = 0; h < H; ++h) {
+      const VF sum = hn::ConvertTo(df, hn::Sub(acc[h][v], hn::Set(di32, q.offset[h])));
+      hn::StoreU(hn::Mul(hn::Mul(sum, hn::Set(df, q.score_scale[h])), key_scale), df,
+                 scores[h] + j0 + static_cast<int64_t>(v) * lanes);
+    }
+  }
+}
+#endif
+
+// KeyScores over int8 keys, for the quantized heads `q`.
+template <size_t H>
+HWY_INLINE void KeyScoresInt8(const QuantizedQueries<H>& q, const int8_t* HWY_RESTRICT keys,
+                              const float* HWY_RESTRICT key_scales, int64_t hd, int64_t len,
+                              float* const* HWY_RESTRICT scores) {
+  const int64_t groups = KvKeyDim(DType::kI8, hd) / 4;
+  ForEachScoreTile<H>(len, [&]<size_t V>(int64_t j) HWY_ATTR {
+    ScoreTileInt8<H, V>(q, keys, key_scales, groups, j, scores);
+  });
 }
 
 // out[h][0, V * lanes) = sum_s weights[h][s] * rows[s][0, V * lanes), rows of
@@ -247,8 +392,8 @@ HWY_INLINE void ScaleWeights(float* HWY_RESTRICT weights, const float* HWY_RESTR
 // Attention of H query heads of token t, from `head` on, which share one kv
 // head; `scores` holds H rows of `stride` floats.
 template <size_t H, typename T>
-void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scores,
-                    int64_t stride) {
+void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scores, int64_t stride,
+                    int8_t* query_bytes) {
   const int64_t hd = a.head_dim;
   const int64_t kv_head = head / (a.n_heads / a.n_kv_heads);
   const int64_t len = a.start_position + t + 1;
@@ -264,11 +409,20 @@ void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scor
   }
   const T* k = static_cast<const T*>(a.k_cache) + KeyIndex(a, kv_head, 0, 0);
   const T* v = static_cast<const T*>(a.v_cache) + ValueIndex(a, kv_head, 0, 0);
-  const float* key_scales = nullptr;
   if constexpr (std::is_same_v<T, int8_t>) {
-    key_scales = KvScales(a, a.k_cache) + kv_head * a.capacity;
+    QuantizedQueries<H> qq;
+    for (size_t h = 0; h < H; ++h) {
+      int8_t* bytes = query_bytes + h * KvKeyDim(DType::kI8, hd);
+      qq.bytes[h] = bytes;
+      qq.score_scale[h] = QuantizeQuery(q[h], hd, bytes) * scale;
+      int32_t sum = 0;
+      for (int64_t i = 0; i < hd; ++i) sum += bytes[i];
+      qq.offset[h] = kDotBytesFullRange ? 128 * sum : 0;
+    }
+    KeyScoresInt8<H>(qq, k, KvScales(a, a.k_cache) + kv_head * a.capacity, hd, len, rows);
+  } else {
+    KeyScores<H>(q, k, hd, len, scale, rows);
   }
-  KeyScores<H>(q, k, key_scales, hd, len, scale, rows);
   for (size_t h = 0; h < H; ++h) {
     Softmax(rows[h], len);
     if constexpr (std::is_same_v<T, int8_t>) {
@@ -290,19 +444,21 @@ void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const int64_t stride = KvCacheCapacity(a.start_position + a.n);
   std::vector<float> scores(kMaxHeads * stride);
+  std::vector<int8_t> query_bytes(
+      std::is_same_v<T, int8_t> ? kMaxHeads * KvKeyDim(DType::kI8, a.head_dim) : 0);
   for (int64_t pair = begin; pair < end;) {
     const int64_t kv_head = pair / (a.n * group), t = pair / group % a.n, h = pair % group;
     const int64_t head = kv_head * group + h;
     const int64_t together = std::min(end - pair, group - h);
     static_assert(kMaxHeads == 4, "the cases below take 4, 2 or 1 heads");
     if (together >= 4) {
-      HeadsAttention<4, T>(a, t, head, scores.data(), stride);
+      HeadsAttention<4, T>(a, t, head, scores.data(), stride, query_bytes.data());
       pair += 4;
     } else if (together >= 2) {
-      HeadsAttention<2, T>(a, t, head, scores.data(), stride);
+      HeadsAttention<2, T>(a, t, head, scores.data(), stride, query_bytes.data());
       pair += 2;
     } else {
-      HeadsAttention<1, T>(a, t, head, scores.data(), stride);
+      HeadsAttention<1, T>(a, t, head, scores.data(), stride, query_bytes.data());
       pair += 1;
     }
   }
@@ -348,31 +504,15 @@ HWY_EXPORT(AttentionTarget);
 HWY_EXPORT(StoreF16Target);
 
 void Attention(const AttentionArgs& args, ThreadPool* pool) {
-  ParallelFor(pool, args.n * args.n_heads, [&](int64_t begin, int64_t end) {
+  const auto run = [&](int64_t begin, int64_t end) {
     HWY_DYNAMIC_DISPATCH(AttentionTarget)(args, begin, end);
-  });
+  };
+  // Whole groups of query heads: each kv head's keys and values are read
+  // once for all the heads that share them.
+  ParallelFor(pool, args.n * args.n_heads, run, args.n_heads / args.n_kv_heads);
 }
 
 namespace {
-
-// An int8 cache's quantization of one kv head's row (attention.h).
-struct KvRowScale {
-  float scale = 0;
-  float inverse = 0;
-};
-
-KvRowScale ScaleOfRow(const float* row, int64_t count) {
-  float amax = 0;
-  for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(row[i]));
-  const float scale = amax / 127.0f;
-  return {scale, scale != 0 ? 1.0f / scale : 0.0f};
-}
-
-int8_t QuantizeKv(float value, const KvRowScale& s) {
-  const float q = std::nearbyint(value * s.inverse);
-  if (std::isnan(q)) return 0;
-  return static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f));
-}
 
 // Element `index` of a cache of `dtype` set to `value` (f16: rounded to
 // nearest even; int8: quantized with the row's scale).
@@ -402,7 +542,7 @@ KvRowScale StoreRowScale(const float* row, const AttentionArgs& args, void* cach
 void StoreKeyHeads(const float* src, const AttentionArgs& args, void* k_cache, int64_t first,
                    int64_t last) {
   const int64_t hd = args.head_dim;
-  const size_t block_bytes = hd * kKeyBlock * DTypeSize(args.kv_dtype);
+  const size_t block_bytes = KvKeyDim(args.kv_dtype, hd) * kKeyBlock * DTypeSize(args.kv_dtype);
   for (int64_t t = 0; t < args.n; ++t) {
     const int64_t position = args.start_position + t;
     for (int64_t h = first; h < last; ++h) {
@@ -497,18 +637,23 @@ double CacheAt(const AttentionArgs& a, const void* cache, int64_t index, int64_t
 void AttentionReference(const AttentionArgs& a) {
   const int64_t hd = a.head_dim;
   const int64_t group = a.n_heads / a.n_kv_heads;
-  std::vector<double> scores;
+  std::vector<double> scores, query;
   for (int64_t t = 0; t < a.n; ++t) {
     for (int64_t h = 0; h < a.n_heads; ++h) {
       const int64_t len = a.start_position + t + 1;
       const float* q = a.q + (t * a.n_heads + h) * hd;
       const int64_t kv_head = h / group;
+      // Over int8 keys the query is quantized as they are (attention.h).
+      const KvRowScale q_scale = ScaleOfRow(q, hd);
+      query.assign(q, q + hd);
+      if (a.kv_dtype == DType::kI8) {
+        for (int64_t i = 0; i < hd; ++i) query[i] = QuantizeKv(q[i], q_scale) * q_scale.scale;
+      }
       scores.assign(len, 0.0);
       double max_score = -INFINITY;
       for (int64_t j = 0; j < len; ++j) {
         for (int64_t i = 0; i < hd; ++i)
-          scores[j] += static_cast<double>(q[i]) *
-                       CacheAt(a, a.k_cache, KeyIndex(a, kv_head, i, j), kv_head, j);
+          scores[j] += query[i] * CacheAt(a, a.k_cache, KeyIndex(a, kv_head, i, j), kv_head, j);
         scores[j] /= std::sqrt(static_cast<double>(hd));
         max_score = std::max(max_score, scores[j]);
       }

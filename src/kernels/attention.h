@@ -2,7 +2,7 @@
 //
 // One layer's value cache is [n_kv_heads, capacity, head_dim]. Its key cache
 // is transposed in blocks of kKeyBlock positions, [n_kv_heads, capacity /
-// kKeyBlock, head_dim, kKeyBlock] (KeyIndex): scores then accumulate a vector
+// kKeyBlock, head_dim, kKeyBlock] (KeyIndex; int8: below): scores then accumulate a vector
 // of positions per broadcast query element (no horizontal sums), each block
 // is one contiguous run, and memory becomes resident a block at a time as the
 // context grows. Positions [0, start_position + n) are written (the new
@@ -13,14 +13,19 @@
 // them. Softmax subtracts the row maximum, so large scores do not overflow.
 //
 // An f16 cache halves the cache's memory and the bytes attention reads per
-// token; an int8 cache (i8) nearly halves them again. Rows are widened to f32
-// in registers. int8 quantizes each kv head's vector of head_dim elements at
-// each position symmetrically, as the activations of the quantized matmul
-// (kernels/quantize.h): s = max|x| / 127, q = round-to-nearest-even(x / s)
-// in [-127, 127]. The scales, f32 [n_kv_heads, capacity], follow the
-// elements in the same buffer (KvScales); a key's scale multiplies its
-// position's score, a value's scale the softmax weight of its position, so
-// the inner loops only widen.
+// token; an int8 cache (i8) nearly halves them again. int8 quantizes each kv
+// head's vector of head_dim elements at each position symmetrically, as the
+// activations of the quantized matmul (kernels/quantize.h): s = max|x| / 127,
+// q = round-to-nearest-even(x / s) in [-127, 127]. The scales, f32
+// [n_kv_heads, capacity], follow the elements in the same buffer
+// (KvScales); a key's scale multiplies its position's score, a value's scale
+// the softmax weight of its position. Values are widened to f32 in
+// registers. Scores over int8 keys are integer dot products (VNNI's dpbusd
+// where the CPU has it): each query head's vector is quantized the same way,
+// and a score is q8 . k8 * s_q * s_k / sqrt(head_dim). For them an int8 key
+// block holds groups of four elements per position, [head_dim / 4, kKeyBlock,
+// 4] (head_dim padded with zeros to a multiple of 4, KvKeyDim), so one
+// 32-bit lane holds four elements of one position.
 #pragma once
 
 #include <cstddef>
@@ -44,10 +49,17 @@ inline int64_t KvCacheCapacity(int64_t positions) {
   return (positions + kKeyBlock - 1) / kKeyBlock * kKeyBlock;
 }
 
+// Elements per position of a kv head in a cache of `dtype`: int8 pads the
+// head to whole groups of four.
+inline int64_t KvKeyDim(DType dtype, int64_t head_dim) {
+  return dtype == DType::kI8 ? (head_dim + 3) / 4 * 4 : head_dim;
+}
+
 // Where an int8 cache's scales start: the first 64-byte boundary after its
 // elements.
 inline uint64_t KvScalesOffset(int64_t n_kv_heads, int64_t head_dim, int64_t capacity) {
-  return (static_cast<uint64_t>(n_kv_heads * capacity * head_dim) + 63) / 64 * 64;
+  const int64_t elements = n_kv_heads * capacity * KvKeyDim(DType::kI8, head_dim);
+  return (static_cast<uint64_t>(elements) + 63) / 64 * 64;
 }
 
 // Bytes of one layer's key (or value) cache of `capacity` positions.
@@ -94,6 +106,10 @@ inline const float* KvScales(const AttentionArgs& a, const void* cache) {
 inline int64_t KeyIndex(const AttentionArgs& a, int64_t kv_head, int64_t element,
                         int64_t position) {
   const int64_t block = kv_head * (a.capacity / kKeyBlock) + position / kKeyBlock;
+  if (a.kv_dtype == DType::kI8) {
+    const int64_t group = block * KvKeyDim(DType::kI8, a.head_dim) / 4 + element / 4;
+    return (group * kKeyBlock + position % kKeyBlock) * 4 + element % 4;
+  }
   return (block * a.head_dim + element) * kKeyBlock + position % kKeyBlock;
 }
 

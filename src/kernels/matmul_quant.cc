@@ -37,6 +37,7 @@
 #define HWY_TARGET_INCLUDE "kernels/matmul_quant.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "kernels/simd-inl.h"
 
 #ifndef LORASHARE_KERNELS_MATMUL_QUANT_ONCE
 #define LORASHARE_KERNELS_MATMUL_QUANT_ONCE
@@ -175,48 +176,7 @@ using VF = hn::Vec<DF>;
 constexpr int64_t kVecBytes = static_cast<int64_t>(hn::MaxLanes(DU8()));
 static_assert(kQuantBlock % kVecBytes == 0, "vectors must tile a padded kQ8Row row");
 
-constexpr bool kQ8Unsigned = HWY_TARGET == HWY_AVX3_DL;
-
-// acc[i] += sum_{j < 4} u[4i + j] * s[4i + j] (see the file comment).
-HWY_INLINE VI32 DotBytes(VI32 acc, VU8 u, VI8 s) {
-#if HWY_TARGET == HWY_AVX3_DL
-  // vpdpbusd in assembly: Highway 1.0.3's AVX3_DL target string enables
-  // avxvnni but not avx512vnni, so the intrinsic would not compile here.
-  __asm__("vpdpbusd %[s], %[u], %[acc]" : [acc] "+v"(acc.raw) : [u] "v"(u.raw), [s] "v"(s.raw));
-  return acc;
-#elif HWY_TARGET == HWY_AVX3
-  return hn::Add(acc,
-                 VI32{_mm512_madd_epi16(_mm512_maddubs_epi16(u.raw, s.raw), _mm512_set1_epi16(1))});
-#elif HWY_TARGET == HWY_AVX2
-  return hn::Add(acc,
-                 VI32{_mm256_madd_epi16(_mm256_maddubs_epi16(u.raw, s.raw), _mm256_set1_epi16(1))});
-#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
-  return hn::Add(acc, VI32{_mm_madd_epi16(_mm_maddubs_epi16(u.raw, s.raw), _mm_set1_epi16(1))});
-#else
-  const DI16 di16;
-  const DI32 di32;
-  const auto u16 = hn::BitCast(di16, u);
-  const auto s16 = hn::BitCast(di16, s);
-  const auto u_even = hn::And(u16, hn::Set(di16, 0xFF));
-  const auto u_odd = hn::BitCast(di16, hn::ShiftRight<8>(hn::BitCast(DU16(), u)));
-  const auto s_even = hn::ShiftRight<8>(hn::ShiftLeft<8>(s16));
-  const auto s_odd = hn::ShiftRight<8>(s16);
-  const auto pairs = hn::BitCast(di32, hn::Add(hn::Mul(u_even, s_even), hn::Mul(u_odd, s_odd)));
-  return hn::Add(acc,
-                 hn::Add(hn::ShiftRight<16>(hn::ShiftLeft<16>(pairs)), hn::ShiftRight<16>(pairs)));
-#endif
-}
-
-// x * sign(q), 0 where q is 0.
-HWY_INLINE VI8 ApplySign(VI8 x, VI8 q) {
-#if HWY_TARGET == HWY_AVX2
-  return VI8{_mm256_sign_epi8(x.raw, q.raw)};
-#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
-  return VI8{_mm_sign_epi8(x.raw, q.raw)};
-#else
-  return hn::IfThenElse(hn::Lt(q, hn::Zero(DI8())), hn::Neg(x), x);
-#endif
-}
+constexpr bool kQ8Unsigned = kDotBytesFullRange;
 
 // Each 32-bit lane of a vector is one row of a 16-row tile (weight_layout.h);
 // a tile's 64-byte chunk is kVecsPerTile vectors.
@@ -232,12 +192,6 @@ HWY_INLINE int64_t FirstRow(int64_t tile, size_t v) {
 }
 HWY_INLINE uint64_t VecOffset(size_t v, uint64_t tile_bytes, uint64_t lane_bytes) {
   return v / kVecsPerTile * tile_bytes + v % kVecsPerTile * kRowsPerVec * lane_bytes;
-}
-
-HWY_INLINE VI8 BroadcastFour(const uint8_t* bytes) {
-  int32_t four;
-  std::memcpy(&four, bytes, sizeof(four));
-  return hn::BitCast(DI8(), hn::Set(DI32(), four));
 }
 
 // How far ahead of its reads a GEMV prefetches. Interleaved in one process
@@ -293,7 +247,8 @@ HWY_INLINE void Q8Tile(const QuantProblem& p, int64_t tile, int64_t token) {
       PrefetchAhead<kTiles, kTokens>(w, tile_bytes, k * 64);
       VI8 x[kTokens];
       for (size_t t = 0; t < kTokens; ++t) {
-        x[t] = BroadcastFour(p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 4);
+        x[t] = BroadcastFour(DI8(),
+                             p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 4);
       }
       for (size_t v = 0; v < kVecs; ++v) {
         const VI8 q = hn::LoadU(
@@ -376,8 +331,8 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
       VI8 x_low[kTokens], x_high[kTokens];
       for (size_t t = 0; t < kTokens; ++t) {
         const uint8_t* x = p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 8;
-        x_low[t] = BroadcastFour(x);
-        x_high[t] = BroadcastFour(x + 4);
+        x_low[t] = BroadcastFour(DI8(), x);
+        x_high[t] = BroadcastFour(DI8(), x + 4);
       }
       for (size_t v = 0; v < kVecs; ++v) {
         const VU8 bytes = hn::LoadU(du8, w + VecOffset(v, tile_bytes, 4) + k * 64);

@@ -1,5 +1,5 @@
 // Per-target Highway helpers shared by the kernels: loading f32/bf16/f16/int8 as
-// f32 vectors and horizontal sums. Included once per target (Highway's
+// f32 vectors, horizontal sums and byte dot products. Included once per target (Highway's
 // toggled include guard), after hwy/highway.h.
 #if defined(LORASHARE_KERNELS_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LORASHARE_KERNELS_SIMD_INL_H_
@@ -58,6 +58,65 @@ HWY_INLINE float Dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, s
   float sum = SumLanes(df, acc);
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
+}
+
+// acc[i] += sum_{j < 4} u[4i + j] * s[4i + j]: four u8 x s8 products per
+// 32-bit lane (VNNI's dpbusd). Elsewhere products are paired in int16 first
+// (maddubs + madd on x86, shifts and multiplies in generic code), so each
+// pair must stay below 2^15.
+template <class VI32, class VU8, class VI8>
+HWY_INLINE VI32 DotBytes(VI32 acc, VU8 u, VI8 s) {
+#if HWY_TARGET == HWY_AVX3_DL
+  // vpdpbusd in assembly: Highway 1.0.3's AVX3_DL target string enables
+  // avxvnni but not avx512vnni, so the intrinsic would not compile here.
+  __asm__("vpdpbusd %[s], %[u], %[acc]" : [acc] "+v"(acc.raw) : [u] "v"(u.raw), [s] "v"(s.raw));
+  return acc;
+#elif HWY_TARGET == HWY_AVX3
+  return hn::Add(acc,
+                 VI32{_mm512_madd_epi16(_mm512_maddubs_epi16(u.raw, s.raw), _mm512_set1_epi16(1))});
+#elif HWY_TARGET == HWY_AVX2
+  return hn::Add(acc,
+                 VI32{_mm256_madd_epi16(_mm256_maddubs_epi16(u.raw, s.raw), _mm256_set1_epi16(1))});
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+  return hn::Add(acc, VI32{_mm_madd_epi16(_mm_maddubs_epi16(u.raw, s.raw), _mm_set1_epi16(1))});
+#else
+  const hn::DFromV<VI32> di32;
+  const hn::Repartition<int16_t, decltype(di32)> di16;
+  const hn::Repartition<uint16_t, decltype(di32)> du16;
+  const auto u16 = hn::BitCast(di16, u);
+  const auto s16 = hn::BitCast(di16, s);
+  const auto u_even = hn::And(u16, hn::Set(di16, 0xFF));
+  const auto u_odd = hn::BitCast(di16, hn::ShiftRight<8>(hn::BitCast(du16, u)));
+  const auto s_even = hn::ShiftRight<8>(hn::ShiftLeft<8>(s16));
+  const auto s_odd = hn::ShiftRight<8>(s16);
+  const auto pairs = hn::BitCast(di32, hn::Add(hn::Mul(u_even, s_even), hn::Mul(u_odd, s_odd)));
+  return hn::Add(acc,
+                 hn::Add(hn::ShiftRight<16>(hn::ShiftLeft<16>(pairs)), hn::ShiftRight<16>(pairs)));
+#endif
+}
+
+// Whether DotBytes takes any u8 (vpdpbusd); elsewhere u * s pairs must stay
+// below 2^15, which |q| x (x * sign(q)) guarantees for q, x in [-127, 127].
+constexpr bool kDotBytesFullRange = HWY_TARGET == HWY_AVX3_DL;
+
+// x * sign(q), 0 where q is 0.
+template <class VI8>
+HWY_INLINE VI8 ApplySign(VI8 x, VI8 q) {
+#if HWY_TARGET == HWY_AVX2
+  return VI8{_mm256_sign_epi8(x.raw, q.raw)};
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+  return VI8{_mm_sign_epi8(x.raw, q.raw)};
+#else
+  return hn::IfThenElse(hn::Lt(q, hn::Zero(hn::DFromV<VI8>())), hn::Neg(x), x);
+#endif
+}
+
+// The four bytes at `bytes` in every 32-bit lane.
+template <class D8>
+HWY_INLINE hn::Vec<D8> BroadcastFour(D8 d8, const void* bytes) {
+  int32_t four;
+  std::memcpy(&four, bytes, sizeof(four));
+  return hn::BitCast(d8, hn::Set(hn::Repartition<int32_t, D8>(), four));
 }
 
 }  // namespace HWY_NAMESPACE

@@ -163,15 +163,7 @@ TEST_P(MatMulTest, GemvShortRows) {
   }
 }
 
-// MatMul is also generated for AVX3_DL (matmul.cc asks Highway for it, this
-// file does not): cover it too where the CPU has it.
-std::vector<int64_t> MatMulTargets() {
-  std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
-  if (hwy::SupportedTargets() & HWY_AVX3_DL) targets.insert(targets.begin(), HWY_AVX3_DL);
-  return targets;
-}
-
-INSTANTIATE_TEST_SUITE_P(Targets, MatMulTest, testing::ValuesIn(MatMulTargets()), TargetTestName);
+LORASHARE_INSTANTIATE_PER_TARGET(MatMulTest);
 
 TEST_P(KernelTest, ConvertAndEmbeddingMatchReference) {
   for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
@@ -401,7 +393,7 @@ TEST_P(LoraLayoutTest, LoraUpRowsWritesOnlyItsRows) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, LoraLayoutTest,
-                         testing::Combine(testing::ValuesIn(MatMulTargets()),
+                         testing::Combine(testing::ValuesIn(KernelTargets()),
                                           testing::ValuesIn(kPlainLayouts)),
                          [](const testing::TestParamInfo<LoraLayoutTest::ParamType>& info) {
                            return std::string(hwy::TargetName(std::get<0>(info.param))) + "_" +

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -31,9 +32,19 @@ inline std::string TargetTestName(const testing::TestParamInfo<int64_t>& info) {
   return hwy::TargetName(info.param);
 }
 
-#define LORASHARE_INSTANTIATE_PER_TARGET(suite)                                                    \
-  INSTANTIATE_TEST_SUITE_P(Targets, suite, testing::ValuesIn(hwy::SupportedAndGeneratedTargets()), \
-                           TargetTestName)
+// The targets this build compiled that this CPU supports, and AVX3_DL
+// (AVX-512 VNNI) where the CPU has it: the matmul and attention kernels ask
+// Highway for it, the test files do not.
+inline std::vector<int64_t> KernelTargets() {
+  std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  const bool listed = std::find(targets.begin(), targets.end(), HWY_AVX3_DL) != targets.end();
+  if ((hwy::SupportedTargets() & HWY_AVX3_DL) && !listed)
+    targets.insert(targets.begin(), HWY_AVX3_DL);
+  return targets;
+}
+
+#define LORASHARE_INSTANTIATE_PER_TARGET(suite) \
+  INSTANTIATE_TEST_SUITE_P(Targets, suite, testing::ValuesIn(KernelTargets()), TargetTestName)
 
 inline std::vector<float> RandomFloats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 rng(seed);

@@ -76,7 +76,8 @@ TEST_P(KvLoraKernelTest, StoreKeysAndValuesUseTheCacheLayouts) {
 
 // int8: each kv head's row at a position gets scale max|x| / 127, its
 // largest element +-127, and every element within half a step of its value;
-// opening a key block zeroes its keys and scales; nothing else is written.
+// opening a key block zeroes its keys (the padding of head_dim 5 to 8
+// too) and scales; nothing else is written.
 TEST_P(KvLoraKernelTest, StoreKeysAndValuesQuantizeInt8) {
   const int64_t kv_heads = 3, head_dim = 5, capacity = 2 * kKeyBlock, start = 60, n = 6;
   auto values = RandomFloats(n * kv_heads * head_dim, 4, -3.0f, 3.0f);
@@ -88,7 +89,8 @@ TEST_P(KvLoraKernelTest, StoreKeysAndValuesQuantizeInt8) {
                      .head_dim = head_dim,
                      .capacity = capacity};
   const uint64_t bytes = KvCacheBytes(DType::kI8, kv_heads, head_dim, capacity);
-  ASSERT_EQ(bytes, (kv_heads * capacity * head_dim + 63) / 64 * 64 + kv_heads * capacity * 4);
+  const int64_t padded_dim = 8;  // whole groups of four elements
+  ASSERT_EQ(bytes, (kv_heads * capacity * padded_dim + 63) / 64 * 64 + kv_heads * capacity * 4);
   std::vector<uint8_t> k(bytes, 0x55), v(bytes, 0x55);
   StoreKeys(values.data(), args, k.data());
   StoreValues(values.data(), args, v.data());
@@ -126,6 +128,10 @@ TEST_P(KvLoraKernelTest, StoreKeysAndValuesQuantizeInt8) {
         largest = std::max(largest, std::abs(static_cast<int>(key)));
       }
       ASSERT_EQ(largest, amax > 0 ? 127 : 0) << what;
+      // Positions 64 on are in a block this call opened: its padding is zero.
+      for (int64_t i = head_dim; i < padded_dim && p >= 64; ++i) {
+        ASSERT_EQ(k8[KeyIndex(args, h, i, p)], 0) << what << " padding " << i;
+      }
     }
   }
 }
@@ -179,10 +185,13 @@ TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
   ExpectAttentionOverCache(DType::kF16, {10, 2, 20, 13, 5, 2.0f}, 1e-2f);
 }
 
-// int8 keys and values are within 1/254 of their row's largest. Positions
-// past a key block and past the last whole vector; four heads, then two.
+// int8 keys, values and queries (for the scores) are within 1/254 of their
+// row's largest. Positions past a key block and past the last whole vector;
+// four heads, then two; then a head size that pads to whole groups of four
+// (38 to 40), over three key blocks, four heads and one.
 TEST_P(KvLoraKernelTest, AttentionOverInt8CacheMatchesReference) {
   ExpectAttentionOverCache(DType::kI8, {12, 2, 64, 75, 3, 1.0f}, 1e-2f);
+  ExpectAttentionOverCache(DType::kI8, {10, 2, 38, 170, 4, 2.0f}, 2e-2f);
 }
 
 // AppendAndAttend for one token (stores and attention in one pass, a kv head
