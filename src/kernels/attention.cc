@@ -17,40 +17,8 @@
 #include "hwy/cache_control.h"
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
+#include "kernels/quantize.h"
 #include "kernels/simd-inl.h"
-
-#ifndef LORASHARE_KERNELS_ATTENTION_ONCE
-#define LORASHARE_KERNELS_ATTENTION_ONCE
-namespace lorashare {
-namespace {
-
-// An int8 row's quantization (attention.h): of a kv head's key or value
-// vector at a position, or of a query head's vector.
-struct KvRowScale {
-  float scale = 0;
-  float inverse = 0;
-};
-
-KvRowScale ScaleOfMax(float amax) {
-  const float scale = amax / 127.0f;
-  return {scale, scale != 0 ? 1.0f / scale : 0.0f};
-}
-
-KvRowScale ScaleOfRow(const float* row, int64_t count) {
-  float amax = 0;
-  for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(row[i]));
-  return ScaleOfMax(amax);
-}
-
-int8_t QuantizeKv(float value, const KvRowScale& s) {
-  const float q = std::nearbyint(value * s.inverse);
-  if (std::isnan(q)) return 0;
-  return static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f));
-}
-
-}  // namespace
-}  // namespace lorashare
-#endif  // LORASHARE_KERNELS_ATTENTION_ONCE
 
 HWY_BEFORE_NAMESPACE();
 namespace lorashare {
@@ -159,30 +127,6 @@ struct QuantizedQueries {
   float score_scale[H];
   int32_t offset[H];
 };
-
-// Quantizes query head `q` (hd floats) into `bytes` (KvKeyDim bytes) as
-// QuantizeKv does; returns its scale.
-HWY_INLINE float QuantizeQuery(const float* HWY_RESTRICT q, int64_t hd,
-                               int8_t* HWY_RESTRICT bytes) {
-  const DF df;
-  const hn::Rebind<int32_t, DF> di32;
-  const hn::Rebind<int8_t, DF> di8;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  VF vmax = hn::Zero(df);
-  int64_t i = 0;
-  for (; i + lanes <= hd; i += lanes) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, q + i)));
-  float amax = hn::GetLane(hn::MaxOfLanes(df, vmax));
-  for (; i < hd; ++i) amax = std::max(amax, std::fabs(q[i]));
-  const KvRowScale s = ScaleOfMax(amax);
-  const VF inverse = hn::Set(df, s.inverse);
-  for (i = 0; i + lanes <= hd; i += lanes) {
-    const auto rounded = hn::NearestInt(hn::Mul(hn::LoadU(df, q + i), inverse));
-    hn::StoreU(hn::DemoteTo(di8, hn::Max(rounded, hn::Set(di32, -127))), di8, bytes + i);
-  }
-  for (; i < hd; ++i) bytes[i] = QuantizeKv(q[i], s);
-  for (; i < KvKeyDim(DType::kI8, hd); ++i) bytes[i] = 0;
-  return s.scale;
-}
 
 #if HWY_TARGET == HWY_SCALAR
 // One position per vector: plain integer dot products.
@@ -414,7 +358,7 @@ void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scor
     for (size_t h = 0; h < H; ++h) {
       int8_t* bytes = query_bytes + h * KvKeyDim(DType::kI8, hd);
       qq.bytes[h] = bytes;
-      qq.score_scale[h] = QuantizeQuery(q[h], hd, bytes) * scale;
+      qq.score_scale[h] = QuantizeInt8Row(q[h], hd, KvKeyDim(DType::kI8, hd), bytes) * scale;
       int32_t sum = 0;
       for (int64_t i = 0; i < hd; ++i) sum += bytes[i];
       qq.offset[h] = kDotBytesFullRange ? 128 * sum : 0;
@@ -514,6 +458,19 @@ void Attention(const AttentionArgs& args, ThreadPool* pool) {
 
 namespace {
 
+// An int8 cache's quantization of one kv head's row (attention.h).
+struct KvRowScale {
+  float scale = 0;
+  float inverse = 0;
+};
+
+KvRowScale ScaleOfRow(const float* row, int64_t count) {
+  float amax = 0;
+  for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(row[i]));
+  const float scale = amax / 127.0f;
+  return {scale, scale != 0 ? 1.0f / scale : 0.0f};
+}
+
 // Element `index` of a cache of `dtype` set to `value` (f16: rounded to
 // nearest even; int8: quantized with the row's scale).
 void StoreElement(float value, DType dtype, const KvRowScale& s, void* cache, int64_t index) {
@@ -522,7 +479,7 @@ void StoreElement(float value, DType dtype, const KvRowScale& s, void* cache, in
       static_cast<uint16_t*>(cache)[index] = F32ToF16(value);
       return;
     case DType::kI8:
-      static_cast<int8_t*>(cache)[index] = QuantizeKv(value, s);
+      static_cast<int8_t*>(cache)[index] = QuantizeInt8(value, s.inverse);
       return;
     default:
       static_cast<float*>(cache)[index] = value;
@@ -638,16 +595,17 @@ void AttentionReference(const AttentionArgs& a) {
   const int64_t hd = a.head_dim;
   const int64_t group = a.n_heads / a.n_kv_heads;
   std::vector<double> scores, query;
+  std::vector<int8_t> query_bytes(hd);
   for (int64_t t = 0; t < a.n; ++t) {
     for (int64_t h = 0; h < a.n_heads; ++h) {
       const int64_t len = a.start_position + t + 1;
       const float* q = a.q + (t * a.n_heads + h) * hd;
       const int64_t kv_head = h / group;
       // Over int8 keys the query is quantized as they are (attention.h).
-      const KvRowScale q_scale = ScaleOfRow(q, hd);
       query.assign(q, q + hd);
       if (a.kv_dtype == DType::kI8) {
-        for (int64_t i = 0; i < hd; ++i) query[i] = QuantizeKv(q[i], q_scale) * q_scale.scale;
+        const double q_scale = QuantizeActivationRow(q, hd, hd, query_bytes.data());
+        for (int64_t i = 0; i < hd; ++i) query[i] = query_bytes[i] * q_scale;
       }
       scores.assign(len, 0.0);
       double max_score = -INFINITY;

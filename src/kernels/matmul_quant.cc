@@ -82,34 +82,6 @@ namespace HWY_NAMESPACE {
 namespace {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Quantizes one token exactly as QuantizeActivationRow does (same float
-// operations, so the same xq): returns sx.
-float QuantizeToken(const float* HWY_RESTRICT x, int64_t cols, int64_t padded_cols,
-                    int8_t* HWY_RESTRICT xq) {
-  const hn::ScalableTag<float> df;
-  const hn::Rebind<int32_t, decltype(df)> di32;
-  const hn::Rebind<int8_t, decltype(df)> di8;
-  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
-  auto vmax = hn::Zero(df);
-  int64_t c = 0;
-  for (; c + lanes <= cols; c += lanes) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, x + c)));
-  float amax = hn::GetLane(hn::MaxOfLanes(df, vmax));
-  for (int64_t i = c; i < cols; ++i) amax = std::max(amax, std::fabs(x[i]));
-  const float sx = amax / 127.0f;
-  const float inv = sx != 0 ? 1.0f / sx : 0.0f;
-  const auto vinv = hn::Set(df, inv);
-  const auto lo = hn::Set(di32, -127), hi = hn::Set(di32, 127);
-  for (c = 0; c + lanes <= cols; c += lanes) {
-    const auto q = hn::NearestInt(hn::Mul(hn::LoadU(df, x + c), vinv));
-    hn::StoreU(hn::DemoteTo(di8, hn::Min(hn::Max(q, lo), hi)), di8, xq + c);
-  }
-  for (; c < cols; ++c) {
-    xq[c] = static_cast<int8_t>(std::clamp(std::nearbyint(x[c] * inv), -127.0f, 127.0f));
-  }
-  std::fill(xq + cols, xq + padded_cols, int8_t{0});
-  return sx;
-}
-
 #if HWY_TARGET == HWY_SCALAR
 
 // One lane per vector: plain integer loops over the prepared xq, for the
@@ -489,7 +461,7 @@ void MatMulQuantizedTarget(std::span<const MatMulJob> jobs, ThreadPool* pool) {
   ParallelFor(pool, a.n, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       auto* xq = reinterpret_cast<int8_t*>(act + t * g.padded_cols);
-      sx[t] = QuantizeToken(a.x + t * a.x_stride, w.cols, g.padded_cols, xq);
+      sx[t] = QuantizeInt8Row(a.x + t * a.x_stride, w.cols, g.padded_cols, xq);
       if (q4) {
         PrepareQ4Corrections(xq, g.padded_cols, g.group_size, corr + t * corr_stride);
       } else if (kQ8Unsigned) {

@@ -136,9 +136,7 @@ float QuantizeActivationRow(const float* x, int64_t cols, int64_t padded_cols, i
   for (int64_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(x[c]));
   const float sx = amax / 127.0f;
   const float inv = sx != 0 ? 1.0f / sx : 0.0f;
-  for (int64_t c = 0; c < cols; ++c) {
-    xq[c] = static_cast<int8_t>(std::clamp(std::nearbyint(x[c] * inv), -127.0f, 127.0f));
-  }
+  for (int64_t c = 0; c < cols; ++c) xq[c] = QuantizeInt8(x[c], inv);
   std::fill(xq + cols, xq + padded_cols, int8_t{0});
   return sx;
 }

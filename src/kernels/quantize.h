@@ -16,6 +16,8 @@
 // with exact integer sums inside a row (kQ8Row) or group (kQ4Group).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -32,6 +34,13 @@ Result<std::vector<uint8_t>> PackMatrix(const float* w, int64_t rows, int64_t co
 
 // Row `row` of `w` (any layout and float dtype) as f32: out[0, w.cols).
 void DequantizeRow(const MatrixView& w, int64_t row, float* out);
+
+// One activation quantized with inv = 1 / sx: round-to-nearest-even(x * inv)
+// clamped to [-127, 127] (0 for NaN).
+inline int8_t QuantizeInt8(float x, float inverse) {
+  const float q = std::nearbyint(x * inverse);
+  return std::isnan(q) ? int8_t{0} : static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f));
+}
 
 // The per-token activation quantization above: writes xq[0, padded_cols)
 // (zeros past cols) and returns sx.

@@ -1,6 +1,7 @@
-// Per-target Highway helpers shared by the kernels: loading f32/bf16/f16/int8 as
-// f32 vectors, horizontal sums and byte dot products. Included once per target (Highway's
-// toggled include guard), after hwy/highway.h.
+// Per-target Highway helpers shared by the kernels: loading f32/bf16/f16/int8
+// as f32 vectors, horizontal sums, int8 quantization and byte dot products.
+// Included once per target (Highway's toggled include guard), after
+// hwy/highway.h.
 #if defined(LORASHARE_KERNELS_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef LORASHARE_KERNELS_SIMD_INL_H_
 #undef LORASHARE_KERNELS_SIMD_INL_H_
@@ -8,8 +9,13 @@
 #define LORASHARE_KERNELS_SIMD_INL_H_
 #endif
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
 #include "hwy/highway.h"
 #include "kernels/half.h"
+#include "kernels/quantize.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lorashare {
@@ -58,6 +64,33 @@ HWY_INLINE float Dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, s
   float sum = SumLanes(df, acc);
   for (; i < n; ++i) sum += a[i] * b[i];
   return sum;
+}
+
+// Quantizes x[0, count) to int8 exactly as QuantizeActivationRow does
+// (kernels/quantize.h: same float operations, so the same bytes), zeros up
+// to `padded`; returns the scale.
+HWY_INLINE float QuantizeInt8Row(const float* HWY_RESTRICT x, int64_t count, int64_t padded,
+                                 int8_t* HWY_RESTRICT q) {
+  const DF df;
+  const hn::Rebind<int32_t, DF> di32;
+  const hn::Rebind<int8_t, DF> di8;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  VF vmax = hn::Zero(df);
+  int64_t c = 0;
+  for (; c + lanes <= count; c += lanes) vmax = hn::Max(vmax, hn::Abs(hn::LoadU(df, x + c)));
+  float amax = hn::GetLane(hn::MaxOfLanes(df, vmax));
+  for (int64_t i = c; i < count; ++i) amax = std::max(amax, std::fabs(x[i]));
+  const float scale = amax / 127.0f;
+  const float inverse = scale != 0 ? 1.0f / scale : 0.0f;
+  const VF vinverse = hn::Set(df, inverse);
+  const auto lo = hn::Set(di32, -127), hi = hn::Set(di32, 127);
+  for (c = 0; c + lanes <= count; c += lanes) {
+    const auto rounded = hn::NearestInt(hn::Mul(hn::LoadU(df, x + c), vinverse));
+    hn::StoreU(hn::DemoteTo(di8, hn::Min(hn::Max(rounded, lo), hi)), di8, q + c);
+  }
+  for (; c < count; ++c) q[c] = QuantizeInt8(x[c], inverse);
+  std::fill(q + count, q + padded, int8_t{0});
+  return scale;
 }
 
 // acc[i] += sum_{j < 4} u[4i + j] * s[4i + j]: four u8 x s8 products per
