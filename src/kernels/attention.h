@@ -2,10 +2,10 @@
 //
 // One layer's value cache is [n_kv_heads, capacity, head_dim]. Its key cache
 // is transposed in blocks of kKeyBlock positions, [n_kv_heads, capacity /
-// kKeyBlock, head_dim, kKeyBlock] (KeyIndex; int8: below): scores then accumulate a vector
-// of positions per broadcast query element (no horizontal sums), each block
-// is one contiguous run, and memory becomes resident a block at a time as the
-// context grows. Positions [0, start_position + n) are written (the new
+// kKeyBlock, head_dim, kKeyBlock] (KeyIndex; int8: below): scores then
+// accumulate a vector of positions per broadcast query element (no
+// horizontal sums), each block is one contiguous run, and memory becomes
+// resident a block at a time as the context grows. Positions [0, start_position + n) are written (the new
 // tokens' by StoreKeys and StoreValues). Query token t (at start_position + t)
 // attends to rows [0, start_position + t]; query head h reads kv head
 // h / (n_heads / n_kv_heads); up to four query heads of one kv head are

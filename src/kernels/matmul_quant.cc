@@ -137,7 +137,6 @@ using DU8 = hn::FixedTag<uint8_t, 16>;
 #endif
 using DI8 = hn::Repartition<int8_t, DU8>;
 using DU16 = hn::Repartition<uint16_t, DU8>;
-using DI16 = hn::Repartition<int16_t, DU8>;
 using DI32 = hn::Repartition<int32_t, DU8>;
 using DF = hn::Repartition<float, DU8>;
 using VU8 = hn::Vec<DU8>;
