@@ -5,12 +5,13 @@
 // kKeyBlock, head_dim, kKeyBlock] (KeyIndex; int8: below): scores then
 // accumulate a vector of positions per broadcast query element (no
 // horizontal sums), each block is one contiguous run, and memory becomes
-// resident a block at a time as the context grows. Positions [0, start_position + n) are written (the new
-// tokens' by StoreKeys and StoreValues). Query token t (at start_position + t)
-// attends to rows [0, start_position + t]; query head h reads kv head
-// h / (n_heads / n_kv_heads); up to four query heads of one kv head are
-// computed together, each key and value vector read (and widened) once for
-// them. Softmax subtracts the row maximum, so large scores do not overflow.
+// resident a block at a time as the context grows. Positions [0,
+// start_position + n) are written (the new tokens' by StoreKeys and
+// StoreValues). Query token t (at start_position + t) attends to rows [0,
+// start_position + t]; query head h reads kv head h / (n_heads /
+// n_kv_heads); up to four query heads of one kv head are computed together,
+// each key and value vector read (and widened) once for them. Softmax
+// subtracts the row maximum, so large scores do not overflow.
 //
 // An f16 cache halves the cache's memory and the bytes attention reads per
 // token; an int8 cache (i8) nearly halves them again. int8 quantizes each kv
