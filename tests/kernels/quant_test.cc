@@ -190,7 +190,7 @@ TEST_P(QuantKernelTest, MatMulMatchesQuantizedReference) {
       for (int64_t rows : {1, 3, 19, 70}) {
         const auto w = TestWeights(rows, cols, static_cast<uint32_t>(rows * 7 + cols));
         const Packed p = Pack(w, rows, cols, lc);
-        for (int64_t n : {1, 2, 3, 5, 17, 64, 130}) {
+        for (int64_t n : {1, 2, 3, 5, 7, 12, 14, 17, 64, 130}) {
           if (n > 17 && rows > 19) continue;  // keeps the scalar reference quick
           const int64_t x_stride = cols + 3, y_stride = rows + 2;
           auto x = RandomFloats(n * x_stride, static_cast<uint32_t>(n + cols), -3.0f, 3.0f);
