@@ -15,23 +15,13 @@
 #include "hwy/cache_control.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
+#include "kernels/scratch.h"
 #include "kernels/simd-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace lorashare {
 namespace HWY_NAMESPACE {
 namespace {
-
-// Tokens per block of x kept hot in cache while the weight rows stream past.
-constexpr int64_t kTokenBlock = 32;
-
-// Weight rows per GEMM tile: 4 x 4 accumulators fit AVX-512's 32 registers,
-// 2 x 4 the 16 of AVX2 and SSE.
-#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-constexpr int64_t kGemmRows = 4;
-#else
-constexpr int64_t kGemmRows = 2;
-#endif
 
 // A GEMV prefetches the next row at the position it reads, but at least
 // this far ahead: a short row (a rank-64 LoRA B is 256 bytes a row in f32)
@@ -53,39 +43,9 @@ HWY_INLINE float TailDot(const T* HWY_RESTRICT w, const float* HWY_RESTRICT x, i
   return sum;
 }
 
-// kRows weight rows times kTokens tokens: every weight vector loaded once
-// feeds kTokens accumulators.
-template <size_t kRows, size_t kTokens, typename T>
-HWY_INLINE void Tile(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs& a, int64_t row,
-                     int64_t token) {
-  const DF df;
-  const size_t lanes = hn::Lanes(df);
-  const float* x = a.x + token * a.x_stride;
-  VF acc[kRows][kTokens];
-  for (size_t r = 0; r < kRows; ++r) {
-    for (size_t t = 0; t < kTokens; ++t) acc[r][t] = hn::Zero(df);
-  }
-  const T* wr = w + row * in;
-  int64_t i = 0;
-  for (; i + static_cast<int64_t>(lanes) <= in; i += lanes) {
-    VF xv[kTokens];
-    for (size_t t = 0; t < kTokens; ++t) xv[t] = hn::LoadU(df, x + t * a.x_stride + i);
-    for (size_t r = 0; r < kRows; ++r) {
-      const VF wv = LoadF32(df, wr + r * in + i);
-      for (size_t t = 0; t < kTokens; ++t) acc[r][t] = hn::MulAdd(wv, xv[t], acc[r][t]);
-    }
-  }
-  for (size_t r = 0; r < kRows; ++r) {
-    for (size_t t = 0; t < kTokens; ++t) {
-      const float sum = SumLanes(df, acc[r][t]) + TailDot(wr + r * in, x + t * a.x_stride, i, in);
-      Output(a, token + t, row + r, sum);
-    }
-  }
-}
-
 // GEMV reads one weight row at a time, so each thread reads a single
 // sequential stream, with kGemvUnroll accumulators to cover the FMA latency.
-// Tiles of four rows sharing each x load (as the GEMM does) made four
+// Tiles of four rows sharing each x load (as the GEMM once did) made four
 // interleaved streams per thread, and the 1B-shaped bf16 and f32 decode ran
 // 11-12% slower (alternating blocks in one process); kernels_bench
 // LargeGemvVsRead went from 0.85-0.91 of the read rate to 0.93-1.03.
@@ -119,38 +79,203 @@ HWY_NOINLINE void GemvRow(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs&
   Output(a, 0, row, SumLanes(df, acc[0]) + TailDot(wr, x, i, in));
 }
 
-template <size_t kRows, typename T>
-HWY_INLINE void RowTile(const T* w, int64_t in, const MatMulArgs& a, int64_t row, int64_t begin,
-                        int64_t end) {
-  int64_t t = begin;
-  for (; t + 4 <= end; t += 4) Tile<kRows, 4>(w, in, a, row, t);
-  switch (end - t) {
-    case 3:
-      Tile<kRows, 3>(w, in, a, row, t);
-      break;
-    case 2:
-      Tile<kRows, 2>(w, in, a, row, t);
-      break;
-    case 1:
-      Tile<kRows, 1>(w, in, a, row, t);
-      break;
-    default:
-      break;
+// ---------------------------------------------------------------- GEMM
+
+// The GEMM packs kPanelRows weight rows x kDepth columns at a time into an
+// f32 panel, column by column (as kTiled stores a tile), so that a column is
+// whole vectors of rows: one broadcast activation x[t][k] feeds
+// kPanelVectors FMAs, and no sum needs a horizontal add. Per column, a
+// register tile of kPanelVectors x kPanelTokens accumulators loads
+// kPanelVectors vectors and kPanelTokens scalars, all from L1. The dot
+// products along rows it replaced (4 rows x 4 tokens, a vector of x and one
+// of w loaded per two FMAs, then horizontal sums) ran at half the FMA peak
+// even in L1; `kernels_bench BM_MatMul` n=128, one thread, went from 43-51
+// to 80-85 GMAC/s in f32 and from 63-72 to 88-92 in bf16.
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+constexpr int64_t kPanelRows = 2 * kTileRows;
+constexpr int64_t kRegisters = 32;
+#elif HWY_ARCH_ARM_A64
+constexpr int64_t kPanelRows = kTileRows;
+constexpr int64_t kRegisters = 32;
+#else
+constexpr int64_t kPanelRows = kTileRows;
+constexpr int64_t kRegisters = 16;
+#endif
+constexpr size_t kPanelVectors = kPanelRows / hn::MaxLanes(DF());
+static_assert(kPanelVectors * hn::MaxLanes(DF()) == kPanelRows);
+// The accumulators, a panel column and one broadcast fill the registers.
+constexpr size_t kPanelTokens = static_cast<size_t>(std::clamp<int64_t>(
+    (kRegisters - 1 - static_cast<int64_t>(kPanelVectors)) / static_cast<int64_t>(kPanelVectors), 1,
+    12));
+
+// Columns per panel: the panel (32 KiB on AVX-512) stays in L1 while every
+// token passes over it, and each depth block adds its part into y. 128
+// columns ran 4-6% slower.
+constexpr int64_t kDepth = 256;
+
+// Rows whose panels take one depth block after another: their y rows stay
+// in L2 from one depth block to the next (1 KiB per token), and the x
+// columns of a depth block from one panel to the next. Depth blocks over a
+// thread's whole row range instead wrote y back to L3 in every block (FFN
+// up, 8192 rows: 60-66 GMAC/s against 81).
+constexpr int64_t kGroupRows = 256;
+
+// Tokens per pass over the weights, which bounds those y rows and x columns.
+constexpr int64_t kTokenBlock = 256;
+
+// Writes the transpose of a lanes x lanes block, whose rows are v[0..lanes),
+// to out: column j at out + j * kPanelRows. Interleaving 32-bit and then
+// 64-bit lanes transposes each 128-bit block of 4 x 4; wider vectors then
+// exchange whole blocks, between pairs of 4-row groups and then between
+// their halves.
+#if HWY_TARGET == HWY_SCALAR
+HWY_INLINE void StoreTransposed(VF* v, float* HWY_RESTRICT out) { out[0] = hn::GetLane(v[0]); }
+#else
+// A template, so that only the branch of this target's width is compiled.
+template <size_t kLanes = hn::MaxLanes(DF())>
+HWY_INLINE void StoreTransposed(VF* v, float* HWY_RESTRICT out) {
+  const DF df;
+  const hn::Repartition<uint64_t, DF> d64;
+  VF b[kLanes];
+  for (size_t g = 0; g < kLanes; g += 4) {
+    const auto a0 = hn::BitCast(d64, hn::InterleaveLower(df, v[g], v[g + 1]));
+    const auto a1 = hn::BitCast(d64, hn::InterleaveUpper(df, v[g], v[g + 1]));
+    const auto a2 = hn::BitCast(d64, hn::InterleaveLower(df, v[g + 2], v[g + 3]));
+    const auto a3 = hn::BitCast(d64, hn::InterleaveUpper(df, v[g + 2], v[g + 3]));
+    // b[g + j], block i: column 4i + j of rows g..g+3.
+    b[g + 0] = hn::BitCast(df, hn::InterleaveLower(d64, a0, a2));
+    b[g + 1] = hn::BitCast(df, hn::InterleaveUpper(d64, a0, a2));
+    b[g + 2] = hn::BitCast(df, hn::InterleaveLower(d64, a1, a3));
+    b[g + 3] = hn::BitCast(df, hn::InterleaveUpper(d64, a1, a3));
+  }
+  for (size_t j = 0; j < 4; ++j) {
+    if constexpr (kLanes == 4) {
+      hn::Store(b[j], df, out + j * kPanelRows);
+    } else if constexpr (kLanes == 8) {
+      hn::Store(hn::ConcatLowerLower(df, b[4 + j], b[j]), df, out + j * kPanelRows);
+      hn::Store(hn::ConcatUpperUpper(df, b[4 + j], b[j]), df, out + (4 + j) * kPanelRows);
+    } else {
+      static_assert(kLanes == 16, "vectors of 4, 8 or 16 floats");
+      const VF even01 = hn::OddEvenBlocks(hn::SwapAdjacentBlocks(b[4 + j]), b[j]);
+      const VF odd01 = hn::OddEvenBlocks(b[4 + j], hn::SwapAdjacentBlocks(b[j]));
+      const VF even23 = hn::OddEvenBlocks(hn::SwapAdjacentBlocks(b[12 + j]), b[8 + j]);
+      const VF odd23 = hn::OddEvenBlocks(b[12 + j], hn::SwapAdjacentBlocks(b[8 + j]));
+      hn::Store(hn::ConcatLowerLower(df, even23, even01), df, out + j * kPanelRows);
+      hn::Store(hn::ConcatLowerLower(df, odd23, odd01), df, out + (4 + j) * kPanelRows);
+      hn::Store(hn::ConcatUpperUpper(df, even23, even01), df, out + (8 + j) * kPanelRows);
+      hn::Store(hn::ConcatUpperUpper(df, odd23, odd01), df, out + (12 + j) * kPanelRows);
+    }
+  }
+}
+#endif
+
+// Packs rows [row, row + rows) (rows <= kPanelRows) x columns [k0, k0 +
+// depth) of row-major `w` as f32 panel[k][r]; rows past `rows` repeat the
+// last one (their sums are not stored).
+template <typename T>
+HWY_INLINE void PackPanel(const T* w, int64_t in, int64_t row, int64_t rows, int64_t k0,
+                          int64_t depth, float* HWY_RESTRICT panel) {
+  const DF df;
+  constexpr int64_t kLanes = static_cast<int64_t>(hn::MaxLanes(DF()));
+  const T* src[kPanelRows];
+  for (int64_t r = 0; r < kPanelRows; ++r) src[r] = w + (row + std::min(r, rows - 1)) * in + k0;
+  int64_t k = 0;
+  for (; k + kLanes <= depth; k += kLanes) {
+    for (int64_t g = 0; g < kPanelRows; g += kLanes) {
+      VF v[kLanes];
+      for (int64_t i = 0; i < kLanes; ++i) v[i] = LoadF32(df, src[g + i] + k);
+      StoreTransposed(v, panel + k * kPanelRows + g);
+    }
+  }
+  for (; k < depth; ++k) {
+    for (int64_t r = 0; r < kPanelRows; ++r) panel[k * kPanelRows + r] = ScalarF32(src[r][k]);
+  }
+}
+
+// kTokens tokens from `token` on over one packed panel: y rows [row, row +
+// rows) += (or =, unless `add`) scale * x W^T for the panel's columns.
+template <size_t kTokens>
+HWY_INLINE void PanelTile(const float* HWY_RESTRICT panel, int64_t depth, const float* x,
+                          const MatMulArgs& a, int64_t token, int64_t row, int64_t rows, bool add) {
+  const DF df;
+  constexpr size_t kLanes = hn::MaxLanes(DF());
+  VF acc[kTokens][kPanelVectors];
+  for (auto& sums : acc) {
+    for (VF& v : sums) v = hn::Zero(df);
+  }
+  const float* xt[kTokens];
+  for (size_t t = 0; t < kTokens; ++t) xt[t] = x + (token + static_cast<int64_t>(t)) * a.x_stride;
+  for (int64_t k = 0; k < depth; ++k) {
+    VF w[kPanelVectors];
+    for (size_t v = 0; v < kPanelVectors; ++v)
+      w[v] = hn::Load(df, panel + k * kPanelRows + v * kLanes);
+    for (size_t t = 0; t < kTokens; ++t) {
+      const VF xk = hn::Set(df, xt[t][k]);
+      for (size_t v = 0; v < kPanelVectors; ++v) acc[t][v] = hn::MulAdd(w[v], xk, acc[t][v]);
+    }
+  }
+  const VF scale = hn::Set(df, a.scale);
+  for (size_t t = 0; t < kTokens; ++t) {
+    float* y = a.y + (token + static_cast<int64_t>(t)) * a.y_stride + row;
+    HWY_ALIGN float sums[kPanelRows];
+    for (size_t v = 0; v < kPanelVectors; ++v) {
+      VF out = hn::Mul(acc[t][v], scale);
+      if (rows == kPanelRows) {
+        if (add) out = hn::Add(out, hn::LoadU(df, y + v * kLanes));
+        hn::StoreU(out, df, y + v * kLanes);
+      } else {
+        hn::Store(out, df, sums + v * kLanes);
+      }
+    }
+    if (rows == kPanelRows) continue;
+    for (int64_t r = 0; r < rows; ++r) y[r] = add ? y[r] + sums[r] : sums[r];
+  }
+}
+
+// The last `count` (< kTokens) tokens over a panel.
+template <size_t kTokens>
+HWY_INLINE void PanelTokenTail(size_t count, const float* panel, int64_t depth, const float* x,
+                               const MatMulArgs& a, int64_t token, int64_t row, int64_t rows,
+                               bool add) {
+  if constexpr (kTokens > 0) {
+    if (count == kTokens) return PanelTile<kTokens>(panel, depth, x, a, token, row, rows, add);
+    PanelTokenTail<kTokens - 1>(count, panel, depth, x, a, token, row, rows, add);
+  }
+}
+
+// Rows [row_begin, row_end) for every token: per block of tokens and group
+// of rows, one depth block after another, each panel packed once and then
+// run past every token of the block.
+template <typename T>
+void GemmRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  thread_local Scratch scratch;
+  float* panel = scratch.Get<float>(kPanelRows * kDepth);
+  for (int64_t tb = 0; tb < a.n; tb += kTokenBlock) {
+    const int64_t te = std::min(a.n, tb + kTokenBlock);
+    for (int64_t group = row_begin; group < row_end; group += kGroupRows) {
+      const int64_t group_end = std::min(row_end, group + kGroupRows);
+      for (int64_t k0 = 0; k0 < in; k0 += kDepth) {
+        const int64_t depth = std::min(kDepth, in - k0);
+        const bool add = a.accumulate || k0 > 0;
+        for (int64_t row = group; row < group_end; row += kPanelRows) {
+          const int64_t rows = std::min(kPanelRows, group_end - row);
+          PackPanel(w, in, row, rows, k0, depth, panel);
+          int64_t t = tb;
+          for (; t + static_cast<int64_t>(kPanelTokens) <= te; t += kPanelTokens) {
+            PanelTile<kPanelTokens>(panel, depth, a.x + k0, a, t, row, rows, add);
+          }
+          PanelTokenTail<kPanelTokens - 1>(static_cast<size_t>(te - t), panel, depth, a.x + k0, a,
+                                           t, row, rows, add);
+        }
+      }
+    }
   }
 }
 
 template <typename T>
 void MatMulRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
-  if (a.n == 1) {
-    for (int64_t r = row_begin; r < row_end; ++r) GemvRow(w, in, a, r);
-    return;
-  }
-  for (int64_t tb = 0; tb < a.n; tb += kTokenBlock) {
-    const int64_t te = std::min(a.n, tb + kTokenBlock);
-    int64_t r = row_begin;
-    for (; r + kGemmRows <= row_end; r += kGemmRows) RowTile<kGemmRows>(w, in, a, r, tb, te);
-    for (; r < row_end; ++r) RowTile<1>(w, in, a, r, tb, te);
-  }
+  if (a.n > 1) return GemmRows(w, in, a, row_begin, row_end);
+  for (int64_t r = row_begin; r < row_end; ++r) GemvRow(w, in, a, r);
 }
 
 // kTiled (format/weight_layout.h): column c of a tile holds its 16 rows'

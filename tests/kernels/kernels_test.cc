@@ -149,6 +149,36 @@ TEST_P(MatMulTest, GemvLongRowsUnalignedX) {
   }
 }
 
+// Prefill-sized GEMM: rows long enough to span several depth blocks (and end
+// in a part-vector tail), row and token counts off every tile, and x and y
+// rows strided wider than the matrix (the outputs between stay untouched).
+TEST_P(MatMulTest, GemmLongRowsStrided) {
+  ThreadPool pool(2);
+  constexpr int64_t kIn = 1100, kOut = 37, kTokens = 37;
+  constexpr int64_t kXStride = kIn + 3, kYStride = kOut + 5;
+  const auto x = RandomFloats(kTokens * kXStride, 21);
+  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    const StoredMatrix w(dtype, kOut, kIn, 23);
+    for (bool accumulate : {false, true}) {
+      const MatMulArgs args{.x = x.data(),
+                            .n = kTokens,
+                            .x_stride = kXStride,
+                            .y_stride = kYStride,
+                            .scale = 1.25f,
+                            .accumulate = accumulate};
+      const auto [got, want] =
+          MatMulAndReference(w.view(), args, RandomFloats(kTokens * kYStride, 24), &pool);
+      for (int64_t t = 0; t < kTokens; ++t) {
+        for (int64_t o = 0; o < kYStride; ++o) {
+          const size_t i = static_cast<size_t>(t * kYStride + o);
+          ASSERT_NEAR(got[i], want[i], 2e-3f) << StoredFormatName(WeightLayout::kPlain, dtype, 0)
+                                              << " token " << t << " output " << o;
+        }
+      }
+    }
+  }
+}
+
 // LoRA B shapes: rows of a few vectors, each prefetched from several rows
 // (or tiles) ahead, with row ranges split across threads.
 TEST_P(MatMulTest, GemvShortRows) {
