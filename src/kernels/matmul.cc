@@ -192,6 +192,23 @@ HWY_INLINE void PackPanel(const T* w, int64_t in, int64_t row, int64_t rows, int
   }
 }
 
+// PackPanel from kTiled `w` (row tile-aligned): each of the panel's tiles is
+// already column by column. Tiles past `rows` repeat the first.
+template <typename T>
+HWY_INLINE void PackTiledPanel(const T* w, int64_t in, int64_t row, int64_t rows, int64_t k0,
+                               int64_t depth, float* HWY_RESTRICT panel) {
+  const DF df;
+  constexpr int64_t kLanes = static_cast<int64_t>(hn::MaxLanes(DF()));
+  for (int64_t tile = 0; tile < kPanelRows; tile += kTileRows) {
+    const T* src = w + (row + (tile < rows ? tile : 0)) * in + k0 * kTileRows;
+    for (int64_t k = 0; k < depth; ++k) {
+      for (int64_t i = 0; i < kTileRows; i += kLanes) {
+        hn::Store(LoadF32(df, src + k * kTileRows + i), df, panel + k * kPanelRows + tile + i);
+      }
+    }
+  }
+}
+
 // kTokens tokens from `token` on over one packed panel: y rows [row, row +
 // rows) += (or =, unless `add`) scale * x W^T for the panel's columns.
 template <size_t kTokens>
@@ -245,8 +262,8 @@ HWY_INLINE void PanelTokenTail(size_t count, const float* panel, int64_t depth, 
 
 // Rows [row_begin, row_end) for every token: per block of tokens and group
 // of rows, one depth block after another, each panel packed once and then
-// run past every token of the block.
-template <typename T>
+// run past every token of the block. `w` is row-major, or kTiled if kTiled.
+template <bool kTiled, typename T>
 void GemmRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   thread_local Scratch scratch;
   float* panel = scratch.Get<float>(kPanelRows * kDepth);
@@ -259,7 +276,11 @@ void GemmRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, in
         const bool add = a.accumulate || k0 > 0;
         for (int64_t row = group; row < group_end; row += kPanelRows) {
           const int64_t rows = std::min(kPanelRows, group_end - row);
-          PackPanel(w, in, row, rows, k0, depth, panel);
+          if constexpr (kTiled) {
+            PackTiledPanel(w, in, row, rows, k0, depth, panel);
+          } else {
+            PackPanel(w, in, row, rows, k0, depth, panel);
+          }
           int64_t t = tb;
           for (; t + static_cast<int64_t>(kPanelTokens) <= te; t += kPanelTokens) {
             PanelTile<kPanelTokens>(panel, depth, a.x + k0, a, t, row, rows, add);
@@ -274,7 +295,7 @@ void GemmRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, in
 
 template <typename T>
 void MatMulRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
-  if (a.n > 1) return GemmRows(w, in, a, row_begin, row_end);
+  if (a.n > 1) return GemmRows<false>(w, in, a, row_begin, row_end);
   for (int64_t r = row_begin; r < row_end; ++r) GemvRow(w, in, a, r);
 }
 
@@ -285,13 +306,13 @@ constexpr size_t kTiledVectors = kTileRows / hn::MaxLanes(DF());
 constexpr size_t kTiledChains = std::max<size_t>(1, 4 / kTiledVectors);
 static_assert(kTiledVectors * hn::MaxLanes(DF()) == kTileRows);
 
-// One tile's rows [row, row + rows) (rows <= 16) for one token.
+// One tile's rows [row, row + rows) (rows <= 16) for one token (GEMV).
 template <typename T>
-HWY_INLINE void TiledTile(const T* HWY_RESTRICT tile, int64_t in, const MatMulArgs& a,
-                          int64_t token, int64_t row, int64_t rows, bool prefetch) {
+HWY_INLINE void TiledTile(const T* HWY_RESTRICT tile, int64_t in, const MatMulArgs& a, int64_t row,
+                          int64_t rows) {
   const DF df;
   constexpr size_t kLanes = hn::MaxLanes(DF());
-  const float* HWY_RESTRICT x = a.x + token * a.x_stride;
+  const float* HWY_RESTRICT x = a.x;
   // The tiles are one contiguous stream: fetch a tile (at least 4 KiB) ahead.
   const int64_t ahead =
       std::max(in * kTileRows, kMinPrefetchBytes / static_cast<int64_t>(sizeof(T)));
@@ -301,7 +322,7 @@ HWY_INLINE void TiledTile(const T* HWY_RESTRICT tile, int64_t in, const MatMulAr
   }
   auto column = [&](size_t chain, int64_t c) {
     const T* w = tile + c * kTileRows;
-    if (prefetch) hwy::Prefetch(w + ahead);
+    hwy::Prefetch(w + ahead);
     const VF xc = hn::Set(df, x[c]);
     for (size_t v = 0; v < kTiledVectors; ++v)
       acc[chain][v] = hn::MulAdd(xc, LoadF32(df, w + v * kLanes), acc[chain][v]);
@@ -317,15 +338,15 @@ HWY_INLINE void TiledTile(const T* HWY_RESTRICT tile, int64_t in, const MatMulAr
       acc[0][v] = hn::Add(acc[0][v], acc[chain][v]);
     hn::Store(acc[0][v], df, sums + v * kLanes);
   }
-  for (int64_t i = 0; i < rows; ++i) Output(a, token, row + i, sums[i]);
+  for (int64_t i = 0; i < rows; ++i) Output(a, 0, row + i, sums[i]);
 }
 
 template <typename T>
 void TiledRows(const T* w, int64_t in, const MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  if (a.n > 1) return GemmRows<true>(w, in, a, row_begin, row_end);
   for (int64_t r = row_begin; r < row_end; r += kTileRows) {
-    const int64_t rows = std::min(kTileRows, row_end - r);
     // A tile-aligned row's tile starts at element r * in (TiledIndex).
-    for (int64_t t = 0; t < a.n; ++t) TiledTile(w + r * in, in, a, t, r, rows, t == 0);
+    TiledTile(w + r * in, in, a, r, std::min(kTileRows, row_end - r));
   }
 }
 

@@ -17,8 +17,9 @@
 namespace lorashare {
 namespace {
 
-// Rows of a LoRA group's A products per prologue unit (MatMulPrologue).
-constexpr int64_t kLoraDownUnitRows = 16;
+// Rows of a LoRA group's A products per prologue unit (MatMulPrologue): a
+// whole GEMM panel on AVX-512 (kernels/matmul.cc), which 16 rows half fill.
+constexpr int64_t kLoraDownUnitRows = 32;
 
 }  // namespace
 

@@ -157,22 +157,24 @@ TEST_P(MatMulTest, GemmLongRowsStrided) {
   constexpr int64_t kIn = 1100, kOut = 37, kTokens = 37;
   constexpr int64_t kXStride = kIn + 3, kYStride = kOut + 5;
   const auto x = RandomFloats(kTokens * kXStride, 21);
-  for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
-    const StoredMatrix w(dtype, kOut, kIn, 23);
-    for (bool accumulate : {false, true}) {
-      const MatMulArgs args{.x = x.data(),
-                            .n = kTokens,
-                            .x_stride = kXStride,
-                            .y_stride = kYStride,
-                            .scale = 1.25f,
-                            .accumulate = accumulate};
-      const auto [got, want] =
-          MatMulAndReference(w.view(), args, RandomFloats(kTokens * kYStride, 24), &pool);
-      for (int64_t t = 0; t < kTokens; ++t) {
-        for (int64_t o = 0; o < kYStride; ++o) {
-          const size_t i = static_cast<size_t>(t * kYStride + o);
-          ASSERT_NEAR(got[i], want[i], 2e-3f) << StoredFormatName(WeightLayout::kPlain, dtype, 0)
-                                              << " token " << t << " output " << o;
+  for (WeightLayout layout : kPlainLayouts) {
+    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+      const StoredMatrix w(dtype, kOut, kIn, 23, layout);
+      for (bool accumulate : {false, true}) {
+        const MatMulArgs args{.x = x.data(),
+                              .n = kTokens,
+                              .x_stride = kXStride,
+                              .y_stride = kYStride,
+                              .scale = 1.25f,
+                              .accumulate = accumulate};
+        const auto [got, want] =
+            MatMulAndReference(w.view(), args, RandomFloats(kTokens * kYStride, 24), &pool);
+        for (int64_t t = 0; t < kTokens; ++t) {
+          for (int64_t o = 0; o < kYStride; ++o) {
+            const size_t i = static_cast<size_t>(t * kYStride + o);
+            ASSERT_NEAR(got[i], want[i], 2e-3f)
+                << StoredFormatName(layout, dtype, 0) << " token " << t << " output " << o;
+          }
         }
       }
     }
