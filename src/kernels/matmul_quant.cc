@@ -299,19 +299,19 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
 #pragma GCC unroll 16
     for (int64_t k = g * chunks_per_group; k < (g + 1) * chunks_per_group; ++k) {
       PrefetchAhead<kTiles, kTokens>(w, tile_bytes, k * 64);
-      VI8 x_low[kTokens], x_high[kTokens];
-      for (size_t t = 0; t < kTokens; ++t) {
-        const uint8_t* x = p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 8;
-        x_low[t] = BroadcastFour(DI8(), x);
-        x_high[t] = BroadcastFour(DI8(), x + 4);
-      }
+      VU8 low[kVecs], high[kVecs];
       for (size_t v = 0; v < kVecs; ++v) {
         const VU8 bytes = hn::LoadU(du8, w + VecOffset(v, tile_bytes, 4) + k * 64);
-        const VU8 low = hn::And(bytes, low_nibbles);
-        const VU8 high =
+        low[v] = hn::And(bytes, low_nibbles);
+        high[v] =
             hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(DU16(), bytes))), low_nibbles);
-        for (size_t t = 0; t < kTokens; ++t) {
-          sum[v][t] = DotBytes(DotBytes(sum[v][t], low, x_low[t]), high, x_high[t]);
+      }
+      for (size_t t = 0; t < kTokens; ++t) {
+        const uint8_t* x = p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 8;
+        const VI8 x_low = BroadcastFour(DI8(), x);
+        const VI8 x_high = BroadcastFour(DI8(), x + 4);
+        for (size_t v = 0; v < kVecs; ++v) {
+          sum[v][t] = DotBytes(DotBytes(sum[v][t], low[v], x_low), high[v], x_high);
         }
       }
     }
@@ -342,14 +342,17 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
 // Register tiles, in row tiles x tokens: 2 row tiles (32 rows) on AVX-512,
 // where a row tile is one vector (32 registers); one row tile of 2 or 4
 // vectors elsewhere (16 registers on AVX2 and SSE). On AVX-512 the tokens
-// fill the registers (kQ4Group: 2 x 4 integer sums, 2 x 4 f32 sums and 8
-// broadcast activations; kQ8Row: 2 x 8 sums and 8 activations), so each
-// loaded and unpacked weight vector meets as many tokens as it can: against
-// 3 and 4 tokens, `kernels_bench BM_MatMul` n=128 ran 7-11% (q4) and 4-10%
-// (q8row) faster, and 1B prefill of 128 tokens 8% (8da4w g32) and 6-7%
-// (int8).
+// fill the registers (kQ4Group: 2 x 6 integer sums, 2 x 6 f32 sums, the 4
+// unpacked weight vectors and one token's 2 broadcast activations at a
+// time; kQ8Row: 2 x 8 sums and 8 activations), so each loaded and unpacked
+// weight vector meets as many tokens as it can. Against 3 tokens, 4 made
+// `kernels_bench BM_MatMul` n=128 7-11% faster (q4), and 1B prefill of 128
+// tokens 8% (8da4w g32); against 4, 8 tokens 4-10% (q8row) and 6-7% (int8).
+// Unpacking all weight vectors before the tokens' broadcasts (rather than
+// all 8 broadcasts first) made room for 6 q4 tokens: 1B prefill at 8da4w
+// g128 412-417 to 434-435 tok/s, g32 within the noise.
 constexpr size_t kGemmTiles = kVecsPerTile == 1 ? 2 : 1;
-constexpr size_t kQ4Tokens = kVecsPerTile == 1 ? 4 : 4 / kVecsPerTile;
+constexpr size_t kQ4Tokens = kVecsPerTile == 1 ? 6 : 4 / kVecsPerTile;
 constexpr size_t kQ8Tokens = kVecsPerTile == 1 ? 8 : 4 / kVecsPerTile;
 
 struct Q8Kernel {
