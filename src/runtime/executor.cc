@@ -21,6 +21,11 @@ namespace {
 // whole GEMM panel on AVX-512 (kernels/matmul.cc), which 16 rows half fill.
 constexpr int64_t kLoraDownUnitRows = 32;
 
+// Uninitialized floats, vector-aligned (hwy::AllocateAligned refuses none).
+hwy::AlignedFreeUniquePtr<float[]> Floats(int64_t count) {
+  return hwy::AllocateAligned<float>(static_cast<size_t>(std::max<int64_t>(count, 1)));
+}
+
 }  // namespace
 
 std::span<const float> Executor::Run(std::span<const int32_t> tokens, int32_t position) {
@@ -28,9 +33,9 @@ std::span<const float> Executor::Run(std::span<const int32_t> tokens, int32_t po
   position_ = position;
   if (n_ > buffers_.rows) {
     for (size_t s = 0; s < buffers_.slots.size(); ++s) {
-      buffers_.slots[s].resize(plan_.slots[s].Floats(n_));
+      buffers_.slots[s] = Floats(plan_.slots[s].Floats(n_));
     }
-    buffers_.lora_scratch.resize(plan_.max_lora_rank * n_);
+    buffers_.lora_scratch = Floats(plan_.max_lora_rank * n_);
     buffers_.rows = n_;
   }
   ComputeRopeAngles();
@@ -146,7 +151,7 @@ LoraArgs Executor::LoraArgsOf(const LoadedModel::Step& step) {
           .y_stride = Width(ins.outputs[0]),
           .n = Rows(ins.outputs[0]),
           .scale = ins.float_args[0],
-          .scratch = buffers_.lora_scratch.data() + step.lora_offset,
+          .scratch = buffers_.lora_scratch.get() + step.lora_offset,
           .scratch_stride = step.lora_stride};
 }
 
