@@ -1,17 +1,21 @@
 // Kernel throughput: GEMV (decode) and GEMM (prefill) per weight format
-// (f32, bf16, packed q8row / q4group) and shape.
+// (f32, bf16, packed q8row / q4group) and shape. KERNELS_BENCH_NO_AVX512=1
+// times the AVX2 code on an AVX-512 CPU.
 #include <benchmark/benchmark.h>
 
 #include <fmt/format.h>
 
 #include <array>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <vector>
 
 #include "format/weight_layout.h"
+#include "hwy/targets.h"
 #include "kernels/attention.h"
+#include "kernels/dispatch.h"
 #include "kernels/half.h"
 #include "kernels/matmul.h"
 #include "kernels/quantize.h"
@@ -75,7 +79,7 @@ void BM_MatMul(benchmark::State& state) {
     MatMul(w, {.x = x.data(), .n = n, .x_stride = cols, .y = y.data(), .y_stride = rows}, &pool);
     benchmark::DoNotOptimize(y.data());
   }
-  state.SetLabel(fmt::format("{} {}x{} n={}", f.name, rows, cols, n));
+  state.SetLabel(fmt::format("{} {}x{} n={} {}", f.name, rows, cols, n, KernelTargetName()));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(weights.size()));
   state.counters["MAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * n),
                                                benchmark::Counter::kIsIterationInvariantRate);
@@ -316,4 +320,10 @@ BENCHMARK(BM_AttentionDecode)
 }  // namespace
 }  // namespace lorashare
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (std::getenv("KERNELS_BENCH_NO_AVX512") != nullptr) {
+    hwy::DisableTargets(HWY_AVX3 | HWY_AVX3_DL);
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+}
