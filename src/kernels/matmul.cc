@@ -90,7 +90,7 @@ HWY_NOINLINE void GemvRow(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs&
 // products along rows it replaced (4 rows x 4 tokens, a vector of x and one
 // of w loaded per two FMAs, then horizontal sums) ran at half the FMA peak
 // even in L1; `kernels_bench BM_MatMul` n=128, one thread, went from 43-51
-// to 80-85 GMAC/s in f32 and from 63-72 to 88-92 in bf16.
+// to 80-88 GMAC/s in f32 and from 63-72 to 84-95 in bf16.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 constexpr int64_t kPanelRows = 2 * kTileRows;
 constexpr int64_t kRegisters = 32;
