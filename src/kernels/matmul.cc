@@ -12,7 +12,6 @@
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/matmul.cc"
-#include "hwy/cache_control.h"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "kernels/scratch.h"
@@ -66,7 +65,7 @@ HWY_NOINLINE void GemvRow(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs&
   const int64_t step = static_cast<int64_t>(kGemvUnroll) * lanes;
   int64_t i = 0;
   for (; i + step <= in; i += step) {
-    for (int64_t b = 0; b < step; b += kLine) hwy::Prefetch(wr + ahead + i + b);
+    for (int64_t b = 0; b < step; b += kLine) PrefetchWeights(wr + ahead + i + b);
     for (size_t u = 0; u < kGemvUnroll; ++u) {
       const int64_t j = i + static_cast<int64_t>(u) * lanes;
       acc[u] = hn::MulAdd(LoadF32(df, wr + j), hn::LoadU(df, x + j), acc[u]);
@@ -322,7 +321,7 @@ HWY_INLINE void TiledTile(const T* HWY_RESTRICT tile, int64_t in, const MatMulAr
   }
   auto column = [&](size_t chain, int64_t c) {
     const T* w = tile + c * kTileRows;
-    hwy::Prefetch(w + ahead);
+    PrefetchWeights(w + ahead);
     const VF xc = hn::Set(df, x[c]);
     for (size_t v = 0; v < kTiledVectors; ++v)
       acc[chain][v] = hn::MulAdd(xc, LoadF32(df, w + v * kLanes), acc[chain][v]);

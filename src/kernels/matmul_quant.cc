@@ -29,7 +29,6 @@
 #include <cstring>
 #include <vector>
 
-#include "hwy/cache_control.h"
 #include "kernels/half.h"
 #include "kernels/scratch.h"
 
@@ -183,7 +182,7 @@ template <size_t kTiles, size_t kTokens>
 HWY_INLINE void PrefetchAhead(const uint8_t* tile, uint64_t tile_bytes, int64_t offset) {
   if constexpr (kTokens == 1) {
     for (size_t a = 0; a < kTiles; ++a) {
-      hwy::Prefetch(tile + a * tile_bytes + offset + kPrefetchBytes);
+      PrefetchWeights(tile + a * tile_bytes + offset + kPrefetchBytes);
     }
   }
 }
