@@ -59,7 +59,7 @@ HWY_INLINE float SumLanes(DF df, VF v) { return hn::GetLane(hn::SumOfLanes(df, v
 // stays out of the outer caches, where it would only evict what the token
 // reuses (KV cache, activations). Against temporal prefetches, paired in one
 // process (1B decode, 2 threads, alternating 8-token blocks): 8da4w g32
-// 1.000-1.011, g128 1.009-1.017, bf16 1.025-1.030, f32 1.006-1.010, g32
+// 1.000-1.016, g128 1.009-1.017, bf16 1.008-1.030, f32 1.006-1.010, g32
 // with the f32 adapter 1.009-1.016.
 HWY_INLINE void PrefetchWeights(const void* p) { __builtin_prefetch(p, 0, 0); }
 
