@@ -26,6 +26,7 @@ namespace {
 // this far ahead: a short row (a rank-64 LoRA B is 256 bytes a row in f32)
 // is consumed long before memory answers a prefetch issued one row ahead.
 constexpr int64_t kMinPrefetchBytes = 4096;
+constexpr int64_t kMaxPrefetchBytes = 8192;
 
 // Stores one output: y = scale * sum, or y += scale * sum when accumulating.
 HWY_INLINE void Output(const MatMulArgs& a, int64_t token, int64_t row, float sum) {
@@ -58,9 +59,14 @@ HWY_NOINLINE void GemvRow(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs&
   const T* HWY_RESTRICT wr = w + row * in;
   VF acc[kGemvUnroll];
   for (VF& v : acc) v = hn::Zero(df);
-  // Rows are contiguous, so this fetches the next row at the rate this one
-  // is consumed: the hardware prefetchers stop at page boundaries.
-  const int64_t ahead = std::max(in, kMinPrefetchBytes / static_cast<int64_t>(sizeof(T)));
+  // Rows are contiguous, so this fetches a row ahead at the rate this one is
+  // consumed (the hardware prefetchers stop at page boundaries), but at most
+  // kMaxPrefetchBytes: farther, the lines leave L1 before their reads. FFN
+  // down in bf16 (16 KiB rows) then streamed at 0.835 of a read of the same
+  // bytes instead of 0.774, and 1B decode ran 1.4% faster in bf16 (0.994-
+  // 1.027, paired in one process) and 1.9% in f32.
+  const int64_t ahead = std::clamp(in, kMinPrefetchBytes / static_cast<int64_t>(sizeof(T)),
+                                   kMaxPrefetchBytes / static_cast<int64_t>(sizeof(T)));
   constexpr int64_t kLine = 64 / sizeof(T);
   const int64_t step = static_cast<int64_t>(kGemvUnroll) * lanes;
   int64_t i = 0;
