@@ -23,8 +23,9 @@ namespace HWY_NAMESPACE {
 namespace {
 
 // A GEMV prefetches the next row at the position it reads, but at least
-// this far ahead: a short row (a rank-64 LoRA B is 256 bytes a row in f32)
-// is consumed long before memory answers a prefetch issued one row ahead.
+// kMinPrefetchBytes ahead: a short row (a rank-64 LoRA B is 256 bytes a row
+// in f32) is consumed long before memory answers a prefetch issued one row
+// ahead. The one-row GEMV fetches at most kMaxPrefetchBytes ahead (GemvRow).
 constexpr int64_t kMinPrefetchBytes = 4096;
 constexpr int64_t kMaxPrefetchBytes = 8192;
 
