@@ -474,6 +474,16 @@ std::string_view OpCodeName(OpCode op) {
   return index < kArity.size() ? kArity[index].name : "unknown";
 }
 
+uint64_t DecodeWeightBytes(const ProgramSpec& spec, const InstructionSpec& instruction) {
+  uint64_t bytes = 0;
+  for (int32_t index : instruction.tensors) {
+    const TensorSpec& tensor = spec.tensors[static_cast<size_t>(index)];
+    const bool one_row = instruction.op == OpCode::kEmbedding && !tensor.shape.empty();
+    bytes += one_row ? tensor.nbytes / static_cast<uint64_t>(tensor.shape[0]) : tensor.nbytes;
+  }
+  return bytes;
+}
+
 Status WriteProgram(const std::string& path, const ProgramSpec& spec,
                     const std::vector<std::span<const uint8_t>>& inline_data) {
   std::vector<uint64_t> sizes;

@@ -102,6 +102,10 @@ struct ProgramSpec {
   std::optional<AdapterSpec> adapter;
 };
 
+// Bytes of weights `instruction` reads when it runs on one token, as stored:
+// each of its tensors in full, but only one row of an embedding table.
+uint64_t DecodeWeightBytes(const ProgramSpec& spec, const InstructionSpec& instruction);
+
 // Writes `spec` to `path` (temp file + rename). `inline_data[i]` holds the
 // bytes of segment i; TensorSpec::segment indexes it.
 Status WriteProgram(const std::string& path, const ProgramSpec& spec,

@@ -1,6 +1,7 @@
 #include "runtime/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -39,9 +40,28 @@ std::span<const float> Executor::Run(std::span<const int32_t> tokens, int32_t po
     buffers_.rows = n_;
   }
   ComputeRopeAngles();
-  for (const LoadedModel::Step& step : model_.steps()) RunStep(step, tokens);
+  if (buffers_.step_seconds.empty()) {
+    for (const LoadedModel::Step& step : model_.steps()) RunStep(step, tokens);
+  } else {
+    RunStepsTimed(tokens);
+  }
   const int32_t out = model_.spec().output_value;
   return {Value(out) + (Rows(out) - 1) * Width(out), static_cast<size_t>(Width(out))};
+}
+
+// One clock read per step: about 30 ns here, so 9 us over the 292 steps of a
+// 1B decode token of about 14 ms (0.06%).
+void Executor::RunStepsTimed(std::span<const int32_t> tokens) {
+  using Clock = std::chrono::steady_clock;
+  const std::vector<LoadedModel::Step>& steps = model_.steps();
+  Clock::time_point start = Clock::now();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    RunStep(steps[i], tokens);
+    const Clock::time_point end = Clock::now();
+    buffers_.step_seconds[i] += std::chrono::duration<double>(end - start).count();
+    start = end;
+  }
+  ++buffers_.profiled_passes;
 }
 
 void Executor::ComputeRopeAngles() {

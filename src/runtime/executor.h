@@ -30,6 +30,10 @@ struct SessionBuffers {
   hwy::AlignedFreeUniquePtr<float[]> lora_scratch;
   std::vector<std::vector<float>> rope_cos, rope_sin;  // [rows, head_dim / 2]
   int64_t rows = 0;                                    // batch size the slots hold
+  // While profiling: the time of each step (seconds, indexed like the model's
+  // steps) summed over profiled_passes passes; empty when not profiling.
+  std::vector<double> step_seconds;
+  int64_t profiled_passes = 0;
 };
 
 class Executor {
@@ -46,6 +50,7 @@ class Executor {
   int64_t Rows(int32_t value) const { return plan_.values[value].one_row ? 1 : n_; }
   int64_t Width(int32_t value) const { return plan_.values[value].width; }
   void ComputeRopeAngles();
+  void RunStepsTimed(std::span<const int32_t> tokens);  // adds to buffers_.step_seconds
   void RunStep(const LoadedModel::Step& step, std::span<const int32_t> tokens);
   void RunLinear(const LoadedModel::Step& step);
   LoraArgs LoraArgsOf(const LoadedModel::Step& step);

@@ -45,6 +45,14 @@ class LoadedSession final : public Session {
   int32_t position() const override { return position_; }
   int32_t capacity() const override { return capacity_; }
   void Reset() override { position_ = 0; }
+  void SetProfiling(bool on) override {
+    buffers_.step_seconds.assign(on ? model_->steps().size() : 0, 0.0);
+    buffers_.profiled_passes = 0;
+  }
+  StepProfile Profile() const override {
+    if (buffers_.step_seconds.empty()) return {};
+    return SummarizeStepTimes(*model_, buffers_.step_seconds, buffers_.profiled_passes);
+  }
 
  private:
   Status CheckTokens(std::span<const int32_t> tokens) const;

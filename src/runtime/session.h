@@ -6,6 +6,7 @@
 #include <span>
 
 #include "base/result.h"
+#include "runtime/step_profile.h"
 
 namespace lorashare {
 
@@ -24,6 +25,12 @@ class Session {
   virtual int32_t capacity() const = 0;
   // Forgets the conversation (position 0) without freeing buffers.
   virtual void Reset() = 0;
+
+  // Profiling, off until turned on: Forward then times each step it runs,
+  // and Profile() sums those times by kind of step since profiling was last
+  // turned on (runtime/step_profile.h). Turning it off drops the times.
+  virtual void SetProfiling(bool on) = 0;
+  virtual StepProfile Profile() const = 0;
 };
 
 }  // namespace lorashare

@@ -5,11 +5,7 @@ namespace lorashare::tools {
 uint64_t DecodeWeightBytes(const ProgramSpec& spec) {
   uint64_t bytes = 0;
   for (const InstructionSpec& instruction : spec.instructions) {
-    for (int32_t index : instruction.tensors) {
-      const TensorSpec& tensor = spec.tensors[static_cast<size_t>(index)];
-      const bool one_row = instruction.op == OpCode::kEmbedding && !tensor.shape.empty();
-      bytes += one_row ? tensor.nbytes / static_cast<uint64_t>(tensor.shape[0]) : tensor.nbytes;
-    }
+    bytes += lorashare::DecodeWeightBytes(spec, instruction);
   }
   return bytes;
 }

@@ -9,12 +9,13 @@
 
 namespace lorashare::tools {
 
-// Bytes of weights one decode step (one token) reads, as stored: every
-// tensor of every instruction (linear weights including the output layer,
-// LoRA A and B, norm weights) once per instruction that uses it, but only one
-// row of an embedding table. A table tied to the output layer counts in full
-// for the output layer and one row for the lookup. Decode is memory-bound, so
-// this over the machine's bandwidth bounds tokens/s.
+// Bytes of weights one decode step (one token) reads, as stored: the sum of
+// every instruction's DecodeWeightBytes (format/program.h), so linear weights
+// including the output layer, LoRA A and B and norm weights count once per
+// instruction that uses them, an embedding table one row. A table tied to the
+// output layer counts in full for the output layer and one row for the
+// lookup. Decode is memory-bound, so this over the machine's bandwidth bounds
+// tokens/s.
 uint64_t DecodeWeightBytes(const ProgramSpec& spec);
 
 // `count` token ids that stand in for a prompt: the program's BOS first when

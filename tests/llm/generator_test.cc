@@ -109,6 +109,8 @@ class FakeSession : public Session {
   int32_t position() const override { return position_; }
   int32_t capacity() const override { return capacity_; }
   void Reset() override { position_ = 0; }
+  void SetProfiling(bool) override {}
+  StepProfile Profile() const override { return {}; }
 
   const std::vector<int32_t>& fed() const { return fed_; }
   const std::vector<int32_t>& calls() const { return calls_; }

@@ -19,6 +19,7 @@
 #include "runtime/model.h"
 #include "runtime/plan.h"
 #include "runtime/session.h"
+#include "runtime/step_profile.h"
 #include "runtime/weight_cache.h"
 #include "tiny_model.h"
 
@@ -246,6 +247,74 @@ TEST_F(RuntimeTest, LoraOnOneInputIsGrouped) {
                                                       {"layers.1.w2.lora_a"}};
   EXPECT_EQ(groups, want);
   EXPECT_EQ(plan->max_lora_rank, 2 * lora.rank);
+}
+
+// Profiling times every step once per pass and groups them by kind: the
+// kinds together hold every instruction and every weight byte of a pass,
+// steps run with another (q/k/v, folded LoRAs) count with it, and the
+// logits are those of an unprofiled session.
+TEST_F(RuntimeTest, ProfileCountsEveryStepOncePerPass) {
+  const TinyConfig config = LlamaConfig();
+  const Weights weights = MakeWeights(config);
+  const Lora lora = MakeLora(config, weights, {});
+  const std::string fingerprint = WriteBase(config, weights);
+  ASSERT_TRUE(WriteTinyProgram(Path("lora.pte"), config, weights, fingerprint, &lora).ok());
+  auto model = Load("lora.pte", {"foundation.ptd"});
+  ASSERT_TRUE(model);
+  const ProgramSpec& spec = model->spec();
+  auto session = model->NewSession(16);
+  ASSERT_TRUE(session.ok());
+  Session& s = **session;
+  const std::vector<int32_t> tokens = {5, 8, 13, 21, 34};
+
+  EXPECT_TRUE(s.Profile().kinds.empty());  // off by default
+  s.SetProfiling(true);
+  EXPECT_EQ(s.Profile().passes, 0);
+  std::vector<std::vector<float>> profiled;
+  for (size_t i = 0; i < tokens.size(); i += i == 0 ? 3 : 1) {
+    auto logits = s.Forward(std::span(tokens).subspan(i, i == 0 ? 3 : 1));
+    ASSERT_TRUE(logits.ok());
+    profiled.emplace_back(logits->begin(), logits->end());
+  }
+  EXPECT_EQ(profiled, Run(*model, tokens, 3));
+
+  const StepProfile profile = s.Profile();
+  EXPECT_EQ(profile.passes, 3);
+  int32_t instructions = 0;
+  uint64_t bytes = 0, want_bytes = 0;
+  double seconds = 0;
+  std::set<std::string> names;
+  for (const StepProfile::Kind& kind : profile.kinds) {
+    instructions += kind.instructions;
+    bytes += kind.weight_bytes;
+    EXPECT_GE(kind.seconds, 0) << kind.name;
+    seconds += kind.seconds;
+    EXPECT_TRUE(names.insert(kind.name).second) << kind.name << " twice";
+  }
+  for (const InstructionSpec& ins : spec.instructions) want_bytes += DecodeWeightBytes(spec, ins);
+  EXPECT_EQ(instructions, static_cast<int32_t>(spec.instructions.size()));
+  EXPECT_EQ(bytes, want_bytes);
+  EXPECT_GT(seconds, 0);
+  EXPECT_DOUBLE_EQ(profile.seconds(), seconds);
+  // The adapter targets wq, wv (grouped with wk) and w2 (tiny_model.h).
+  for (const char* name :
+       {"embedding tok_embeddings", "rms_norm attention_norm", "linear wq+wk+wv +lora", "attention",
+        "linear wo", "linear w1+w3", "swiglu", "linear w2 +lora", "linear tok_embeddings"}) {
+    EXPECT_TRUE(names.count(name)) << name << " missing";
+  }
+  const auto by_name = [&](const std::string& name) {
+    for (const StepProfile::Kind& kind : profile.kinds) {
+      if (kind.name == name) return kind;
+    }
+    return StepProfile::Kind{};
+  };
+  // q, k, v and the LoRA of q and v, in each layer.
+  EXPECT_EQ(by_name("linear wq+wk+wv +lora").instructions, 5 * config.model.n_layers);
+
+  s.SetProfiling(false);
+  EXPECT_TRUE(s.Profile().kinds.empty());
+  s.SetProfiling(true);
+  EXPECT_EQ(s.Profile().passes, 0);
 }
 
 TEST_F(RuntimeTest, ModelsShareFoundationWeightsThroughTheCache) {
