@@ -88,13 +88,15 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
     case OpCode::kEmbedding:
       return Embedding(step.weights[0], tokens, y);
     case OpCode::kRmsNorm:
-      return RmsNorm({.x = Value(ins.inputs[0]),
-                      .y = y,
-                      .n = rows,
-                      .width = width,
-                      .group = ins.int_args[0],
-                      .weight = static_cast<const float*>(step.weights[0].data),
-                      .eps = ins.float_args[0]});
+      return ForRows(rows, [&](int64_t begin, int64_t end) {
+        RmsNorm({.x = Value(ins.inputs[0]) + begin * width,
+                 .y = y + begin * width,
+                 .n = end - begin,
+                 .width = width,
+                 .group = ins.int_args[0],
+                 .weight = static_cast<const float*>(step.weights[0].data),
+                 .eps = ins.float_args[0]});
+      });
     case OpCode::kLinear:
       return RunLinear(step);
     case OpCode::kLora:
@@ -110,13 +112,26 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
     case OpCode::kAttention:
       return RunAttention(ins, step.kv_cache);
     case OpCode::kSwiGlu:
-      return SwiGlu(Value(ins.inputs[0]), Value(ins.inputs[1]), rows * width, y);
+      return ForRows(rows, [&](int64_t begin, int64_t end) {
+        SwiGlu(Value(ins.inputs[0]) + begin * width, Value(ins.inputs[1]) + begin * width,
+               (end - begin) * width, y + begin * width);
+      });
     case OpCode::kAdd:
-      return Add(Value(ins.inputs[0]), Value(ins.inputs[1]), rows * width, y);
+      return ForRows(rows, [&](int64_t begin, int64_t end) {
+        Add(Value(ins.inputs[0]) + begin * width, Value(ins.inputs[1]) + begin * width,
+            (end - begin) * width, y + begin * width);
+      });
     case OpCode::kLastToken:
       std::memmove(y, Value(ins.inputs[0]) + (n_ - 1) * width, width * sizeof(float));
       return;
   }
+}
+
+// A decode step's row is a few microseconds of work, less than a pass on
+// the pool costs; a prompt's rows are split over it.
+void Executor::ForRows(int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
+  if (rows == 1) return fn(0, 1);
+  ParallelFor(model_.pool(), rows, fn);
 }
 
 void Executor::RunLinear(const LoadedModel::Step& step) {

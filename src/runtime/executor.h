@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -52,6 +53,8 @@ class Executor {
   void ComputeRopeAngles();
   void RunStepsTimed(std::span<const int32_t> tokens);  // adds to buffers_.step_seconds
   void RunStep(const LoadedModel::Step& step, std::span<const int32_t> tokens);
+  // fn(begin, end) over rows [0, rows) of a row-wise step, on the pool for a prompt.
+  void ForRows(int64_t rows, const std::function<void(int64_t, int64_t)>& fn);
   void RunLinear(const LoadedModel::Step& step);
   LoraArgs LoraArgsOf(const LoadedModel::Step& step);
   // The A rows of `step`'s LoRA group, end to end: the sum of its ranks.
