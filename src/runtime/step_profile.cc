@@ -1,5 +1,6 @@
 #include "runtime/step_profile.h"
 
+#include <algorithm>
 #include <map>
 #include <numeric>
 
@@ -72,6 +73,19 @@ double StepProfile::seconds() const {
   double total = 0;
   for (const Kind& kind : kinds) total += kind.seconds;
   return total;
+}
+
+void StepProfile::Add(const StepProfile& other) {
+  passes += other.passes;
+  for (const Kind& kind : other.kinds) {
+    auto same = std::find_if(kinds.begin(), kinds.end(),
+                             [&](const Kind& mine) { return mine.name == kind.name; });
+    if (same == kinds.end()) {
+      kinds.push_back(kind);
+    } else {
+      same->seconds += kind.seconds;
+    }
+  }
 }
 
 StepProfile SummarizeStepTimes(const LoadedModel& model, std::span<const double> step_seconds,

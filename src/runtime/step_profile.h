@@ -28,6 +28,8 @@ struct StepProfile {
   std::vector<Kind> kinds;  // in the order a pass first runs them
 
   double seconds() const;
+  // Adds another profile of the same program's passes (its kinds by name).
+  void Add(const StepProfile& other);
 };
 
 // The runtime's side: `step_seconds[i]` is the time spent in the model's

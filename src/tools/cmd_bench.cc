@@ -58,16 +58,19 @@
 //   and then the stats and samples pool the repeats of all processes (they ran
 //   concurrently) and rss_* / peak_rss_mib are the highest of any process.
 //   with --profile, also:
-//   "profile": {"tokens": decode steps timed (gen x repeat),
-//               "ms_per_token": the steps' time per token (the rest of a
-//                               decode step is sampling and the caller's),
-//               "kinds": [{"kind": a kind of step (runtime/step_profile.h),
-//                          "instructions": how many of them one pass runs,
-//                          "weight_bytes_per_token", "ms_per_token",
-//                          "share": of the steps' time,
-//                          "gb_s": weight bytes over time (null without weights),
-//                          "stream_fraction": gb_s / stream_gb_s (null without)},
-//                         ...]}          in the order a pass runs them first
+//   "profile": {"prefill": {phase}, "decode": {phase}}   the measured repeats'
+//                               prefills (a pass: the whole prompt) and decode
+//                               steps (a pass: one token), every step timed
+//   {phase} = {"passes": passes timed,
+//              "ms_per_pass": the steps' time per pass (the rest of a decode
+//                             step is sampling and the caller's),
+//              "kinds": [{"kind": a kind of step (runtime/step_profile.h),
+//                         "instructions": how many of them one pass runs,
+//                         "weight_bytes_per_pass": as one decode step reads them,
+//                         "ms_per_pass", "share": of the steps' time,
+//                         "gb_s": weight bytes over time (null without weights),
+//                         "stream_fraction": gb_s / stream_gb_s (null without)},
+//                        ...]}       in the order a pass runs them first
 //   with --baseline B, also:
 //   "baseline": {"model", "data", "kv_type", "block_tokens", "block_pairs",
 //                "decode_tok_s": {stats}, "baseline_decode_tok_s": {stats},
@@ -134,7 +137,7 @@ struct BenchFlags {
   int processes = 0;  // 0: run here; N: N child processes at once
   bool json = false;
   bool no_bandwidth = false;
-  bool profile = false;  // time each step of the measured decodes
+  bool profile = false;  // time each step of the measured prefills and decodes
   std::string baseline;  // also decode against this program, alternating blocks
   std::vector<std::string> baseline_data;
   DType baseline_kv_type = DType::kF32;  // --kv-type unless given
@@ -147,7 +150,7 @@ struct BenchFlags {
 struct Cycle {
   double samples[kSampleKinds] = {};  // in kSampleNames order
   MemoryStats after_load, after_prefill, after_gen;
-  StepProfile decode_profile;  // with --profile
+  StepProfile prefill_profile, decode_profile;  // with --profile
 };
 
 // What a cycle leaves loaded.
@@ -165,27 +168,16 @@ struct Measurements {
   double peak_rss_mib = 0;
   double huge_page_mapped_mib = 0;
   double kv_cache_mib = 0;
-  std::vector<double> stream_bytes_per_s;  // after each repeat, or once (--processes)
-  StepProfile decode_profile;              // every repeat's, summed
+  std::vector<double> stream_bytes_per_s;       // after each repeat, or once (--processes)
+  StepProfile prefill_profile, decode_profile;  // every repeat's, summed
 
   void Add(const Cycle& cycle) {
     for (size_t k = 0; k < kSampleKinds; ++k) samples[k].push_back(cycle.samples[k]);
-    AddProfile(cycle.decode_profile);
+    prefill_profile.Add(cycle.prefill_profile);
+    decode_profile.Add(cycle.decode_profile);
     rss_after_load_mib = std::max(rss_after_load_mib, cycle.after_load.rss_bytes / kMiB);
     rss_after_prefill_mib = std::max(rss_after_prefill_mib, cycle.after_prefill.rss_bytes / kMiB);
     rss_after_gen_mib = std::max(rss_after_gen_mib, cycle.after_gen.rss_bytes / kMiB);
-  }
-
-  // Every cycle loads the same program, so its kinds come in the same order.
-  void AddProfile(const StepProfile& profile) {
-    if (decode_profile.kinds.empty()) {
-      decode_profile = profile;
-      return;
-    }
-    decode_profile.passes += profile.passes;
-    for (size_t k = 0; k < profile.kinds.size(); ++k) {
-      decode_profile.kinds[k].seconds += profile.kinds[k].seconds;
-    }
   }
 };
 
@@ -209,15 +201,17 @@ Result<Cycle> RunCycle(const BenchFlags& flags, std::span<const int32_t> prompt,
   cycle.samples[0] = MsSince(start);
   LS_ASSIGN_OR_RETURN(cycle.after_load, ReadMemoryStats());
 
+  loaded->session->SetProfiling(flags.profile);
   start = Clock::now();
   LS_ASSIGN_OR_RETURN(std::span<const float> logits, loaded->session->Forward(prompt));
   const double prefill_ms = MsSince(start);
+  if (flags.profile) cycle.prefill_profile = loaded->session->Profile();
   int32_t token = ArgMax(logits);
   cycle.samples[1] = MsSince(start);
   cycle.samples[2] = static_cast<double>(prompt.size()) * 1000.0 / prefill_ms;
   LS_ASSIGN_OR_RETURN(cycle.after_prefill, ReadMemoryStats());
 
-  loaded->session->SetProfiling(flags.profile);
+  loaded->session->SetProfiling(flags.profile);  // from zero again
   start = Clock::now();
   for (int32_t step = 0; step < flags.gen; ++step) {
     LS_ASSIGN_OR_RETURN(logits, loaded->session->Forward({&token, 1}));
@@ -328,27 +322,27 @@ Json BandwidthFraction(const Measurements& measured, double achieved_gb_s, uint6
   return Summarize(fractions).median;
 }
 
-// --profile: per kind of step, its time per token and how fast it read its
+// --profile: per kind of step, its time per pass and how fast it read its
 // weights, also against the median stream bandwidth when there is one.
 Json ProfileJson(const StepProfile& profile, const Json& stream_gb_s) {
-  const double tokens = static_cast<double>(profile.passes);
+  const double passes = static_cast<double>(profile.passes);
   Json kinds = Json::array();
   for (const StepProfile::Kind& kind : profile.kinds) {
     Json gb_s = nullptr, of_stream = nullptr;
     if (kind.weight_bytes > 0 && kind.seconds > 0) {
-      gb_s = kind.weight_bytes * tokens / kind.seconds / 1e9;
+      gb_s = kind.weight_bytes * passes / kind.seconds / 1e9;
       if (stream_gb_s.is_number()) of_stream = gb_s.get<double>() / stream_gb_s.get<double>();
     }
     kinds.push_back({{"kind", kind.name},
                      {"instructions", kind.instructions},
-                     {"weight_bytes_per_token", kind.weight_bytes},
-                     {"ms_per_token", kind.seconds * 1000 / tokens},
+                     {"weight_bytes_per_pass", kind.weight_bytes},
+                     {"ms_per_pass", kind.seconds * 1000 / passes},
                      {"share", kind.seconds / profile.seconds()},
                      {"gb_s", gb_s},
                      {"stream_fraction", of_stream}});
   }
-  return {{"tokens", profile.passes},
-          {"ms_per_token", profile.seconds() * 1000 / tokens},
+  return {{"passes", profile.passes},
+          {"ms_per_pass", profile.seconds() * 1000 / passes},
           {"kinds", kinds}};
 }
 
@@ -383,26 +377,39 @@ Json ReportJson(const BenchFlags& flags, const Measurements& measured, uint64_t 
   out["stream_gb_s"] = streams_gb_s.empty() ? Json(nullptr) : Json(Summarize(streams_gb_s).median);
   out["achieved_gb_s"] = achieved;
   out["bandwidth_fraction"] = BandwidthFraction(measured, achieved, weight_bytes);
-  if (flags.profile) out["profile"] = ProfileJson(measured.decode_profile, out["stream_gb_s"]);
+  if (flags.profile) {
+    out["profile"] = {{"prefill", ProfileJson(measured.prefill_profile, out["stream_gb_s"])},
+                      {"decode", ProfileJson(measured.decode_profile, out["stream_gb_s"])}};
+  }
   return out;
 }
 
-void PrintProfile(const Json& profile) {
-  fmt::print("Decode profile over {} tokens ({:.3f} ms per token in steps):\n",
-             profile["tokens"].get<int64_t>(), profile["ms_per_token"].get<double>());
-  fmt::print("  {:<40}{:>6}{:>10}{:>8}{:>10}{:>8}{:>8}\n", "step kind", "count", "ms/token",
-             "share", "MB/token", "GB/s", "stream");
-  for (const Json& kind : profile["kinds"]) {
+// One table per phase: a prefill pass is the whole prompt, a decode pass one token.
+void PrintProfile(const Json& phase, const std::string& title) {
+  fmt::print("{} ({:.3f} ms per pass in steps):\n", title, phase["ms_per_pass"].get<double>());
+  fmt::print("  {:<40}{:>6}{:>10}{:>8}{:>10}{:>8}{:>8}\n", "step kind", "count", "ms/pass", "share",
+             "MB/pass", "GB/s", "stream");
+  for (const Json& kind : phase["kinds"]) {
     auto optional = [&](const char* key, double scale) {
       return kind[key].is_null() ? std::string("-")
                                  : fmt::format("{:.1f}", kind[key].get<double>() * scale);
     };
     fmt::print("  {:<40}{:>6}{:>10.3f}{:>7.1f}%{:>10.2f}{:>8}{:>8}\n",
                kind["kind"].get<std::string>(), kind["instructions"].get<int>(),
-               kind["ms_per_token"].get<double>(), 100 * kind["share"].get<double>(),
-               kind["weight_bytes_per_token"].get<uint64_t>() / 1e6, optional("gb_s", 1),
+               kind["ms_per_pass"].get<double>(), 100 * kind["share"].get<double>(),
+               kind["weight_bytes_per_pass"].get<uint64_t>() / 1e6, optional("gb_s", 1),
                optional("stream_fraction", 100));
   }
+}
+
+void PrintProfiles(const Json& report) {
+  const Json& prefill = report["profile"]["prefill"];
+  const Json& decode = report["profile"]["decode"];
+  PrintProfile(prefill,
+               fmt::format("Prefill profile over {} passes of {} tokens",
+                           prefill["passes"].get<int64_t>(), report["prompt_len"].get<int>()));
+  PrintProfile(decode,
+               fmt::format("Decode profile over {} tokens", decode["passes"].get<int64_t>()));
 }
 
 void PrintHuman(const Json& report) {
@@ -742,7 +749,7 @@ Status Bench(const BenchFlags& flags) {
     return OkStatus();
   }
   PrintHuman(report);
-  if (report.contains("profile")) PrintProfile(report["profile"]);
+  if (report.contains("profile")) PrintProfiles(report);
   if (report.contains("baseline")) PrintBaseline(report["baseline"]);
   return OkStatus();
 }
@@ -794,8 +801,8 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   cmd->add_flag("--no-bandwidth", flags->no_bandwidth,
                 "skip measuring the machine's stream bandwidth");
   cmd->add_flag("--profile", flags->profile,
-                "time every step of the measured decodes and report, per kind of step, its share "
-                "of a token's time and the GB/s it reads its weights at")
+                "time every step of the measured prefills and decodes and report, per kind of "
+                "step, its share of a pass's time and the GB/s it reads its weights at")
       ->excludes("--processes");
   cmd->add_flag("--json", flags->json, "print JSON to stdout");
   cmd->add_flag("--hold", flags->hold, "internal: child of --processes")->group("");

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "test_util.h"
@@ -335,9 +336,9 @@ TEST_F(BenchTest, BaselineMayTakeAnotherKvType) {
   EXPECT_NE(alone.err.find("--baseline"), std::string::npos) << alone.err;
 }
 
-// --profile: the kinds of step together hold every instruction and every
-// weight byte of a decode step, their times fit inside the measured decode
-// time, and each kind's GB/s is its bytes over its time.
+// --profile: in each phase the kinds of step together hold every instruction
+// and every weight byte of a pass, their times fit inside the measured
+// prefill or decode time, and each kind's GB/s is its bytes over its time.
 TEST_F(BenchTest, ProfileAccountsForEveryStep) {
   for (const std::string program : {"base.pte", "lora.pte"}) {
     SCOPED_TRACE(program);
@@ -347,57 +348,67 @@ TEST_F(BenchTest, ProfileAccountsForEveryStep) {
     if (!bandwidth) flags.push_back("--no-bandwidth");
     const Json report = ParseJson(Bench(program, flags));
     ASSERT_TRUE(report.contains("profile")) << report.dump();
-    const Json& profile = report["profile"];
-    EXPECT_EQ(profile["tokens"], 10);
-    int64_t instructions = 0;
-    uint64_t bytes = 0;
-    double ms = 0, share = 0;
-    std::set<std::string> names;
-    for (const Json& kind : profile["kinds"]) {
-      const std::string name = kind["kind"];
-      EXPECT_TRUE(names.insert(name).second) << name;
-      instructions += kind["instructions"].get<int64_t>();
-      bytes += kind["weight_bytes_per_token"].get<uint64_t>();
-      ms += kind["ms_per_token"].get<double>();
-      share += kind["share"].get<double>();
-      if (kind["weight_bytes_per_token"].get<uint64_t>() == 0 ||
-          kind["ms_per_token"].get<double>() == 0) {
-        EXPECT_TRUE(kind["gb_s"].is_null()) << name;
-        continue;
-      }
-      const double gb_s = kind["weight_bytes_per_token"].get<double>() /
-                          (kind["ms_per_token"].get<double>() / 1000) / 1e9;
-      EXPECT_NEAR(kind["gb_s"].get<double>(), gb_s, 1e-9 * gb_s) << name;
-      if (bandwidth) {
-        EXPECT_NEAR(kind["stream_fraction"].get<double>(),
-                    gb_s / report["stream_gb_s"].get<double>(), 1e-9 * gb_s)
-            << name;
-      } else {
-        EXPECT_TRUE(kind["stream_fraction"].is_null()) << name;
-      }
-    }
-    EXPECT_EQ(instructions, Inspect(program)["instructions"].get<int64_t>());
-    EXPECT_EQ(bytes, report["weight_bytes_per_token"].get<uint64_t>());
-    EXPECT_NEAR(ms, profile["ms_per_token"].get<double>(), 1e-9 * ms);
-    EXPECT_NEAR(share, 1.0, 1e-9);
-    double decode_ms = 0;
+    const int64_t instructions_per_pass = Inspect(program)["instructions"];
+    // The measured time of each phase over both repeats.
+    double prefill_ms = 0, decode_ms = 0;
+    for (const Json& rate : report["samples"]["prefill_tok_s"])
+      prefill_ms += 12000 / rate.get<double>();
     for (const Json& rate : report["samples"]["decode_tok_s"])
       decode_ms += 5000 / rate.get<double>();
-    EXPECT_LE(ms * 10, decode_ms);
-    for (const char* name : {"embedding tok_embeddings", "attention", "linear feed_forward.w2",
-                             "linear tok_embeddings"}) {
-      EXPECT_TRUE(names.count(name) || names.count(std::string(name) + " +lora")) << name;
+    for (const auto& [phase, passes, measured_ms] :
+         {std::tuple{"prefill", 2, prefill_ms}, std::tuple{"decode", 10, decode_ms}}) {
+      SCOPED_TRACE(phase);
+      const Json& profile = report["profile"][phase];
+      EXPECT_EQ(profile["passes"], passes);
+      int64_t instructions = 0;
+      uint64_t bytes = 0;
+      double ms = 0, share = 0;
+      std::set<std::string> names;
+      for (const Json& kind : profile["kinds"]) {
+        const std::string name = kind["kind"];
+        EXPECT_TRUE(names.insert(name).second) << name;
+        instructions += kind["instructions"].get<int64_t>();
+        const uint64_t kind_bytes = kind["weight_bytes_per_pass"];
+        const double kind_ms = kind["ms_per_pass"];
+        bytes += kind_bytes;
+        ms += kind_ms;
+        share += kind["share"].get<double>();
+        if (kind_bytes == 0 || kind_ms == 0) {
+          EXPECT_TRUE(kind["gb_s"].is_null()) << name;
+          continue;
+        }
+        const double gb_s = kind_bytes / (kind_ms / 1000) / 1e9;
+        EXPECT_NEAR(kind["gb_s"].get<double>(), gb_s, 1e-9 * gb_s) << name;
+        if (bandwidth) {
+          EXPECT_NEAR(kind["stream_fraction"].get<double>(),
+                      gb_s / report["stream_gb_s"].get<double>(), 1e-9 * gb_s)
+              << name;
+        } else {
+          EXPECT_TRUE(kind["stream_fraction"].is_null()) << name;
+        }
+      }
+      EXPECT_EQ(instructions, instructions_per_pass);
+      EXPECT_EQ(bytes, report["weight_bytes_per_token"].get<uint64_t>());
+      EXPECT_NEAR(ms, profile["ms_per_pass"].get<double>(), 1e-9 * ms);
+      EXPECT_NEAR(share, 1.0, 1e-9);
+      EXPECT_LE(ms * passes, measured_ms);
+      for (const char* name : {"embedding tok_embeddings", "attention", "linear feed_forward.w2",
+                               "linear tok_embeddings"}) {
+        EXPECT_TRUE(names.count(name) || names.count(std::string(name) + " +lora")) << name;
+      }
+      const bool any_lora = std::any_of(names.begin(), names.end(), [](const std::string& name) {
+        return name.ends_with(" +lora");
+      });
+      EXPECT_EQ(any_lora, program == "lora.pte");
     }
-    const bool any_lora = std::any_of(names.begin(), names.end(), [](const std::string& name) {
-      return name.ends_with(" +lora");
-    });
-    EXPECT_EQ(any_lora, program == "lora.pte");
   }
   const CommandResult human =
       Bench("base.pte", {"--repeat", "1", "--warmup", "0", "--profile", "--no-bandwidth"});
   ASSERT_EQ(human.exit_code, 0) << human.err;
-  EXPECT_NE(human.out.find("Decode profile over 6 tokens"), std::string::npos) << human.out;
-  EXPECT_NE(human.out.find("linear feed_forward.w1+w3"), std::string::npos) << human.out;
+  for (const char* needle : {"Prefill profile over 1 passes of 12 tokens",
+                             "Decode profile over 6 tokens", "linear feed_forward.w1+w3"}) {
+    EXPECT_NE(human.out.find(needle), std::string::npos) << needle << " in " << human.out;
+  }
 }
 
 void ExpectError(const CommandResult& result, int exit_code, const std::string& needle) {
