@@ -29,6 +29,7 @@
 // 32-bit lane holds four elements of one position.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -70,6 +71,27 @@ inline uint64_t KvCacheBytes(DType dtype, int64_t n_kv_heads, int64_t head_dim, 
   }
   return KvScalesOffset(n_kv_heads, head_dim, capacity) +
          static_cast<uint64_t>(n_kv_heads * capacity) * sizeof(float);
+}
+
+// The byte runs of one layer's key (`keys`) or value cache that positions
+// [first, last) occupy, rounded out to whole key blocks: per kv head a run of
+// its elements and, for int8, one of its scales. fn(offset, bytes) per run,
+// so a caller can make them resident before writing them.
+template <class Fn>
+void ForEachKvRun(DType dtype, bool keys, int64_t n_kv_heads, int64_t head_dim, int64_t capacity,
+                  int64_t first, int64_t last, const Fn& fn) {
+  first = first / kKeyBlock * kKeyBlock;
+  last = std::min(capacity, KvCacheCapacity(last));
+  if (first >= last) return;
+  const uint64_t row = static_cast<uint64_t>(keys ? KvKeyDim(dtype, head_dim) : head_dim) *
+                       DTypeSize(dtype);  // bytes per position
+  for (int64_t h = 0; h < n_kv_heads; ++h) {
+    fn((h * capacity + first) * row, (last - first) * row);
+    if (dtype == DType::kI8) {
+      fn(KvScalesOffset(n_kv_heads, head_dim, capacity) + (h * capacity + first) * sizeof(float),
+         (last - first) * sizeof(float));
+    }
+  }
 }
 
 struct AttentionArgs {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <new>
 #include <optional>
 #include <vector>
 
@@ -27,6 +28,15 @@ hwy::AlignedFreeUniquePtr<float[]> Floats(int64_t count) {
   return hwy::AllocateAligned<float>(static_cast<size_t>(std::max<int64_t>(count, 1)));
 }
 
+// Uninitialized floats, page-aligned and resident: 2 MiB pages from 2 MiB on.
+PageBuffer ResidentFloats(int64_t count) {
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(float);
+  PageBuffer buffer = PageBuffer::Allocate(bytes, bytes >= (size_t{2} << 20));
+  if (buffer.data() == nullptr) throw std::bad_alloc();
+  buffer.Populate(0, bytes);
+  return buffer;
+}
+
 }  // namespace
 
 std::span<const float> Executor::Run(std::span<const int32_t> tokens, int32_t position) {
@@ -34,7 +44,7 @@ std::span<const float> Executor::Run(std::span<const int32_t> tokens, int32_t po
   position_ = position;
   if (n_ > buffers_.rows) {
     for (size_t s = 0; s < buffers_.slots.size(); ++s) {
-      buffers_.slots[s] = Floats(plan_.slots[s].Floats(n_));
+      buffers_.slots[s] = ResidentFloats(plan_.slots[s].Floats(n_));
     }
     buffers_.lora_scratch = Floats(plan_.max_lora_rank * n_);
     buffers_.rows = n_;
@@ -220,8 +230,8 @@ void Executor::RunLora(const LoadedModel::Step& step) {
 
 void Executor::RunAttention(const InstructionSpec& ins, int32_t cache) {
   const AttentionArgs args{.q = Value(ins.inputs[0]),
-                           .k_cache = buffers_.k_cache[cache].get(),
-                           .v_cache = buffers_.v_cache[cache].get(),
+                           .k_cache = buffers_.k_cache[cache].data(),
+                           .v_cache = buffers_.v_cache[cache].data(),
                            .kv_dtype = model_.kv_type(),
                            .out = Value(ins.outputs[0]),
                            .n = n_,
@@ -232,8 +242,8 @@ void Executor::RunAttention(const InstructionSpec& ins, int32_t cache) {
                            .capacity = buffers_.kv_capacity};
   AppendAndAttend({.keys = Value(ins.inputs[1]),
                    .values = Value(ins.inputs[2]),
-                   .k_cache = buffers_.k_cache[cache].get(),
-                   .v_cache = buffers_.v_cache[cache].get()},
+                   .k_cache = buffers_.k_cache[cache].data(),
+                   .v_cache = buffers_.v_cache[cache].data()},
                   args, model_.pool());
 }
 

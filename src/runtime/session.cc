@@ -2,8 +2,8 @@
 // and hands them to the Executor.
 #include "runtime/session.h"
 
+#include <algorithm>
 #include <memory>
-#include <new>
 
 #include "kernels/attention.h"
 #include "runtime/executor.h"
@@ -29,15 +29,16 @@ class LoadedSession final : public Session {
       // Uninitialised: pages become resident only as the conversation grows.
       const size_t bytes =
           KvCacheBytes(model_->kv_type(), shape.kv_heads, shape.head_dim, buffers_.kv_capacity);
-      buffers_.k_cache.emplace_back(new (std::nothrow) uint8_t[bytes]);
-      buffers_.v_cache.emplace_back(new (std::nothrow) uint8_t[bytes]);
-      if (!buffers_.k_cache.back() || !buffers_.v_cache.back()) return false;
+      buffers_.k_cache.push_back(PageBuffer::Allocate(bytes));
+      buffers_.v_cache.push_back(PageBuffer::Allocate(bytes));
+      if (!buffers_.k_cache.back().data() || !buffers_.v_cache.back().data()) return false;
     }
     return true;
   }
 
   Result<std::span<const float>> Forward(std::span<const int32_t> tokens) override {
     LS_RETURN_IF_ERROR(CheckTokens(tokens));
+    MakeKvResident(position_ + static_cast<int64_t>(tokens.size()));
     const auto logits = Executor(*model_, buffers_).Run(tokens, position_);
     position_ += static_cast<int32_t>(tokens.size());
     return logits;
@@ -57,9 +58,26 @@ class LoadedSession final : public Session {
  private:
   Status CheckTokens(std::span<const int32_t> tokens) const;
 
+  // Positions [0, positions) of every KV cache resident, a key block at a
+  // time: a prefill's in one system call per run, a decode's once per block.
+  void MakeKvResident(int64_t positions) {
+    if (positions <= resident_positions_) return;
+    const auto& shapes = model_->plan().kv_shapes;
+    for (size_t c = 0; c < shapes.size(); ++c) {
+      for (bool keys : {true, false}) {
+        PageBuffer& cache = keys ? buffers_.k_cache[c] : buffers_.v_cache[c];
+        ForEachKvRun(model_->kv_type(), keys, shapes[c].kv_heads, shapes[c].head_dim,
+                     buffers_.kv_capacity, resident_positions_, positions,
+                     [&](uint64_t offset, uint64_t bytes) { cache.Populate(offset, bytes); });
+      }
+    }
+    resident_positions_ = std::min(buffers_.kv_capacity, KvCacheCapacity(positions));
+  }
+
   std::shared_ptr<const LoadedModel> model_;
   int32_t capacity_;
   int32_t position_ = 0;
+  int64_t resident_positions_ = 0;  // of the KV caches, a multiple of kKeyBlock
   SessionBuffers buffers_;
 };
 
