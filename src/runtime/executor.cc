@@ -4,10 +4,10 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
-#include <new>
 #include <optional>
 #include <vector>
 
+#include "base/prefault.h"
 #include "kernels/attention.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
@@ -28,13 +28,11 @@ hwy::AlignedFreeUniquePtr<float[]> Floats(int64_t count) {
   return hwy::AllocateAligned<float>(static_cast<size_t>(std::max<int64_t>(count, 1)));
 }
 
-// Uninitialized floats, page-aligned and resident: 2 MiB pages from 2 MiB on.
-PageBuffer ResidentFloats(int64_t count) {
-  const size_t bytes = static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(float);
-  PageBuffer buffer = PageBuffer::Allocate(bytes, bytes >= (size_t{2} << 20));
-  if (buffer.data() == nullptr) throw std::bad_alloc();
-  buffer.Populate(0, bytes);
-  return buffer;
+// Uninitialized floats, vector-aligned and resident.
+hwy::AlignedFreeUniquePtr<float[]> ResidentFloats(int64_t count) {
+  auto floats = Floats(count);
+  PrefaultForWrite(floats.get(), static_cast<size_t>(std::max<int64_t>(count, 1)) * sizeof(float));
+  return floats;
 }
 
 }  // namespace
@@ -230,8 +228,8 @@ void Executor::RunLora(const LoadedModel::Step& step) {
 
 void Executor::RunAttention(const InstructionSpec& ins, int32_t cache) {
   const AttentionArgs args{.q = Value(ins.inputs[0]),
-                           .k_cache = buffers_.k_cache[cache].data(),
-                           .v_cache = buffers_.v_cache[cache].data(),
+                           .k_cache = buffers_.k_cache[cache].get(),
+                           .v_cache = buffers_.v_cache[cache].get(),
                            .kv_dtype = model_.kv_type(),
                            .out = Value(ins.outputs[0]),
                            .n = n_,
@@ -242,8 +240,8 @@ void Executor::RunAttention(const InstructionSpec& ins, int32_t cache) {
                            .capacity = buffers_.kv_capacity};
   AppendAndAttend({.keys = Value(ins.inputs[1]),
                    .values = Value(ins.inputs[2]),
-                   .k_cache = buffers_.k_cache[cache].data(),
-                   .v_cache = buffers_.v_cache[cache].data()},
+                   .k_cache = buffers_.k_cache[cache].get(),
+                   .v_cache = buffers_.v_cache[cache].get()},
                   args, model_.pool());
 }
 

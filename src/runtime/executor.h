@@ -10,7 +10,6 @@
 #include <span>
 #include <vector>
 
-#include "base/page_buffer.h"
 #include "hwy/aligned_allocator.h"
 #include "kernels/lora.h"
 #include "runtime/loaded_model.h"
@@ -23,14 +22,13 @@ namespace lorashare {
 // computed once per pass and read by every layer). Slots and LoRA scratch
 // are vector-aligned and left uninitialized: every pass writes a value
 // before reading it, and zeroing a prefill's slots took 3% of its time.
-// Slots are made resident when they are allocated (base/page_buffer.h: a
-// 128-token 1B prefill writes about 18 MiB of them, which page faults one by
-// one would take tens of milliseconds to map).
+// Slots are made resident when they are allocated (base/prefault.h): a pass
+// writes all of them, and faulting them in page by page costs more.
 struct SessionBuffers {
-  std::vector<PageBuffer> slots;
+  std::vector<hwy::AlignedFreeUniquePtr<float[]>> slots;
   // One per ATTENTION instruction, in the model's kv_type, laid out as
   // kernels/attention.h says; made resident a key block ahead of its writes.
-  std::vector<PageBuffer> k_cache, v_cache;
+  std::vector<std::unique_ptr<uint8_t[]>> k_cache, v_cache;
   int64_t kv_capacity = 0;
   hwy::AlignedFreeUniquePtr<float[]> lora_scratch;
   std::vector<std::vector<float>> rope_cos, rope_sin;  // [rows, head_dim / 2]
@@ -51,9 +49,7 @@ class Executor {
   std::span<const float> Run(std::span<const int32_t> tokens, int32_t position);
 
  private:
-  float* Value(int32_t value) {
-    return reinterpret_cast<float*>(buffers_.slots[plan_.values[value].slot].data());
-  }
+  float* Value(int32_t value) { return buffers_.slots[plan_.values[value].slot].get(); }
   int64_t Rows(int32_t value) const { return plan_.values[value].one_row ? 1 : n_; }
   int64_t Width(int32_t value) const { return plan_.values[value].width; }
   void ComputeRopeAngles();

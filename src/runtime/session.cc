@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <new>
 
+#include "base/prefault.h"
 #include "kernels/attention.h"
 #include "runtime/executor.h"
 #include "runtime/loaded_model.h"
@@ -29,9 +31,9 @@ class LoadedSession final : public Session {
       // Uninitialised: pages become resident only as the conversation grows.
       const size_t bytes =
           KvCacheBytes(model_->kv_type(), shape.kv_heads, shape.head_dim, buffers_.kv_capacity);
-      buffers_.k_cache.push_back(PageBuffer::Allocate(bytes));
-      buffers_.v_cache.push_back(PageBuffer::Allocate(bytes));
-      if (!buffers_.k_cache.back().data() || !buffers_.v_cache.back().data()) return false;
+      buffers_.k_cache.emplace_back(new (std::nothrow) uint8_t[bytes]);
+      buffers_.v_cache.emplace_back(new (std::nothrow) uint8_t[bytes]);
+      if (!buffers_.k_cache.back() || !buffers_.v_cache.back()) return false;
     }
     return true;
   }
@@ -65,10 +67,11 @@ class LoadedSession final : public Session {
     const auto& shapes = model_->plan().kv_shapes;
     for (size_t c = 0; c < shapes.size(); ++c) {
       for (bool keys : {true, false}) {
-        PageBuffer& cache = keys ? buffers_.k_cache[c] : buffers_.v_cache[c];
-        ForEachKvRun(model_->kv_type(), keys, shapes[c].kv_heads, shapes[c].head_dim,
-                     buffers_.kv_capacity, resident_positions_, positions,
-                     [&](uint64_t offset, uint64_t bytes) { cache.Populate(offset, bytes); });
+        uint8_t* cache = keys ? buffers_.k_cache[c].get() : buffers_.v_cache[c].get();
+        ForEachKvRun(
+            model_->kv_type(), keys, shapes[c].kv_heads, shapes[c].head_dim, buffers_.kv_capacity,
+            resident_positions_, positions,
+            [&](uint64_t offset, uint64_t bytes) { PrefaultForWrite(cache + offset, bytes); });
       }
     }
     resident_positions_ = std::min(buffers_.kv_capacity, KvCacheCapacity(positions));
