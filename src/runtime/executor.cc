@@ -137,15 +137,6 @@ void Executor::RunStep(const LoadedModel::Step& step, std::span<const int32_t> t
   }
 }
 
-// A decode step's row is a few microseconds of work, less than a pass on
-// the pool costs; a prompt's rows are split over it. (The embedding rows of
-// a fresh load are mostly page faults on the table, which two threads take
-// in parallel: 3.0 to 1.7-1.9 ms for 128 tokens of the 1B table.)
-void Executor::ForRows(int64_t rows, const std::function<void(int64_t, int64_t)>& fn) {
-  if (rows == 1) return fn(0, 1);
-  ParallelFor(model_.pool(), rows, fn);
-}
-
 void Executor::RunLinear(const LoadedModel::Step& step) {
   if (step.in_group) return;  // run with the group's first member
   const int32_t alone[] = {static_cast<int32_t>(&step - model_.steps().data())};
