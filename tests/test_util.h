@@ -81,9 +81,10 @@ inline std::string ShellQuote(std::string_view arg) {
 inline SplitOutput RunLorashareArgs(const std::vector<std::string>& args,
                                     const std::filesystem::path& scratch_dir) {
   std::string command = ShellQuote(LORASHARE_BINARY);
-  for (const std::string& arg : args) command += " " + ShellQuote(arg);
+  for (const std::string& arg : args) command.append(" ").append(ShellQuote(arg));
   const std::filesystem::path out = scratch_dir / "stdout.txt", err = scratch_dir / "stderr.txt";
-  command += " >" + ShellQuote(out.string()) + " 2>" + ShellQuote(err.string());
+  command.append(" >").append(ShellQuote(out.string()));
+  command.append(" 2>").append(ShellQuote(err.string()));
   const int status = std::system(command.c_str());
   SplitOutput result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -23,7 +23,10 @@ std::optional<std::string> LlamaCppMissingReason() {
 
 std::string JoinIds(const std::vector<int>& ids) {
   std::string text;
-  for (int id : ids) text += (text.empty() ? "" : ",") + std::to_string(id);
+  for (int id : ids) {
+    if (!text.empty()) text += ',';
+    text += std::to_string(id);
+  }
   return text;
 }
 

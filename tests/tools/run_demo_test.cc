@@ -34,7 +34,7 @@ class RunDemoTest : public ::testing::Test {
     };
     make("tiny", "1", "a");
     make("tiny", "2", "b");
-    for (const std::string& name : {"a", "b"}) {
+    for (const std::string name : {"a", "b"}) {
       CommandResult base = Lorashare({"export", "--quiet", "--checkpoint", Path(name + "/base"),
                                       "--output", Path(name + "/base.pte"), "--foundation-weights",
                                       Path(name + "/foundation.ptd")});
