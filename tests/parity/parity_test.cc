@@ -68,6 +68,17 @@ void Export(const TempDir& dir, const std::string& checkpoint, const std::string
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
 }
 
+// Decodes `prompt` greedily with dir's model.pte (exported by Export) and with
+// llama.cpp on dir's model.gguf (and lora.gguf when `lora`): the same tokens.
+void ExpectSameRunAsLlamaCpp(const TempDir& dir, bool lora, const std::vector<int>& prompt) {
+  ReferenceRun ours = DecodeWithLorashare(dir / "model.pte", dir / "foundation.ptd", prompt);
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  std::optional<LlamaCppRun> llamacpp =
+      RunLlamaCpp(dir / "model.gguf", lora ? dir / "lora.gguf" : "", prompt, kSteps);
+  ASSERT_TRUE(llamacpp);
+  ExpectSameGreedyRun(ours, *llamacpp, kTolerance);
+}
+
 class ParityTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ParityTest, SameGreedyTokensAsLlamaCpp) {
@@ -83,13 +94,7 @@ TEST_P(ParityTest, SameGreedyTokensAsLlamaCpp) {
   ASSERT_FALSE(HasFailure());
 
   // Ids spread over the vocabulary of both presets (>= 640 tokens).
-  const std::vector<int> prompt = {5, 300, 17, 421, 88, 613, 250, 9};
-  ReferenceRun ours = DecodeWithLorashare(dir / "model.pte", dir / "foundation.ptd", prompt);
-  ASSERT_FALSE(HasFailure());
-  std::optional<LlamaCppRun> llamacpp =
-      RunLlamaCpp(dir / "model.gguf", c.lora ? dir / "lora.gguf" : "", prompt, kSteps);
-  ASSERT_TRUE(llamacpp);
-  ExpectSameGreedyRun(ours, *llamacpp, kTolerance);
+  ExpectSameRunAsLlamaCpp(dir, c.lora, {5, 300, 17, 421, 88, 613, 250, 9});
 }
 
 INSTANTIATE_TEST_SUITE_P(Presets, ParityTest,
@@ -123,13 +128,7 @@ TEST_P(RandomModelParityTest, SameGreedyTokensAsLlamaCpp) {
   status = WriteLoraGguf(dir / "lora.gguf", model.lora, model.lora_scale, model.config);
   ASSERT_TRUE(status.ok()) << status.error().message();
 
-  const std::vector<int> prompt = {1, 17, 42, 99, 256, 3, 77, 150};
-  ReferenceRun ours = DecodeWithLorashare(dir / "model.pte", dir / "foundation.ptd", prompt);
-  ASSERT_FALSE(HasFailure());
-  std::optional<LlamaCppRun> llamacpp =
-      RunLlamaCpp(dir / "model.gguf", c.lora ? dir / "lora.gguf" : "", prompt, kSteps);
-  ASSERT_TRUE(llamacpp);
-  ExpectSameGreedyRun(ours, *llamacpp, kTolerance);
+  ExpectSameRunAsLlamaCpp(dir, c.lora, {1, 17, 42, 99, 256, 3, 77, 150});
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, RandomModelParityTest,

@@ -17,7 +17,7 @@
 #include <tuple>
 #include <vector>
 
-#include "test_util.h"
+#include "cli_suite.h"
 
 namespace {
 
@@ -26,12 +26,10 @@ using Json = nlohmann::json;
 
 using CommandResult = lorashare::testing::SplitOutput;
 
-class BenchTest : public ::testing::Test {
+class BenchTest : public lorashare::testing::CliSuite<BenchTest> {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() /
-                        ("lorashare_bench_test_" + std::to_string(getpid())));
-    fs::create_directories(*dir_);
+    CliSuite::SetUpTestSuite();
     CommandResult made = Lorashare({"make-test-model", "--preset", "tiny", "--out", Path("base"),
                                     "--lora-out", Path("adapter")});
     ASSERT_EQ(made.exit_code, 0) << made.err;
@@ -46,18 +44,6 @@ class BenchTest : public ::testing::Test {
         Lorashare({"export", "--quiet", "--checkpoint", Path("base"), "--quantize", "8da4w",
                    "--output", Path("q.pte"), "--foundation-weights", Path("q.ptd")});
     ASSERT_EQ(quantized.exit_code, 0) << quantized.err;
-  }
-
-  static void TearDownTestSuite() {
-    std::error_code error;
-    fs::remove_all(*dir_, error);
-    delete dir_;
-  }
-
-  static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
-
-  static CommandResult Lorashare(const std::vector<std::string>& args) {
-    return lorashare::testing::RunLorashareArgs(args, *dir_);
   }
 
   // bench on `program` over f.ptd with one thread and `extra` flags; short
@@ -140,11 +126,7 @@ class BenchTest : public ::testing::Test {
     EXPECT_EQ(min, low);
     EXPECT_EQ(max, high);
   }
-
-  static fs::path* dir_;
 };
-
-fs::path* BenchTest::dir_ = nullptr;
 
 TEST_F(BenchTest, JsonHasEveryFieldWithSaneValues) {
   Json report = ParseJson(Bench("base.pte", {"--repeat", "3", "--warmup", "1", "--json"}));

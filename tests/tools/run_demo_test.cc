@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "test_util.h"
+#include "cli_suite.h"
 
 namespace {
 
@@ -20,12 +20,10 @@ namespace fs = std::filesystem;
 
 using CommandResult = lorashare::testing::SplitOutput;
 
-class RunDemoTest : public ::testing::Test {
+class RunDemoTest : public lorashare::testing::CliSuite<RunDemoTest> {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() /
-                        ("lorashare_run_demo_test_" + std::to_string(getpid())));
-    fs::create_directories(*dir_);
+    CliSuite::SetUpTestSuite();
     auto make = [](const std::string& preset, const std::string& seed, const std::string& name) {
       CommandResult made =
           Lorashare({"make-test-model", "--preset", preset, "--seed", seed, "--out",
@@ -44,18 +42,6 @@ class RunDemoTest : public ::testing::Test {
                                     "--adapter", Path("a/adapter"), "--output", Path("a/lora.pte"),
                                     "--foundation-weights", Path("a/foundation.ptd")});
     ASSERT_EQ(lora.exit_code, 0) << lora.err;
-  }
-
-  static void TearDownTestSuite() {
-    std::error_code error;
-    fs::remove_all(*dir_, error);
-    delete dir_;
-  }
-
-  static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
-
-  static CommandResult Lorashare(const std::vector<std::string>& args) {
-    return lorashare::testing::RunLorashareArgs(args, *dir_);
   }
 
   // `run` on model a with the given extra flags replacing defaults.
@@ -94,11 +80,7 @@ class RunDemoTest : public ::testing::Test {
     EXPECT_NE(result.err.find(needle), std::string::npos)
         << "stderr lacks '" << needle << "': " << result.err;
   }
-
-  static fs::path* dir_;
 };
-
-fs::path* RunDemoTest::dir_ = nullptr;
 
 TEST_F(RunDemoTest, RunGeneratesAndReportsStats) {
   CommandResult result = RunA({"--max-new-tokens", "8"});
