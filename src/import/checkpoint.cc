@@ -1,5 +1,7 @@
 #include "import/checkpoint.h"
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <unordered_map>
 
@@ -29,6 +31,16 @@ int64_t TensorRef::element_count() const {
   int64_t count = 1;
   for (int64_t dim : shape) count *= dim;
   return count;
+}
+
+Status TensorRef::CheckByteSize(std::string_view file) const {
+  LS_ASSIGN_OR_RETURN(uint64_t size,
+                      ShapeByteSize(shape, dtype, fmt::format("{}: {}", file, name)));
+  if (size != bytes.size()) {
+    return MakeError(ErrorCode::kInvalidArgument, "{}: tensor {} has {} bytes, its shape needs {}",
+                     file, name, bytes.size(), size);
+  }
+  return OkStatus();
 }
 
 const TensorRef* Checkpoint::Find(std::string_view canonical_name) const {

@@ -34,6 +34,9 @@ struct TensorRef {
   std::shared_ptr<const void> keep_alive;
 
   int64_t element_count() const;
+  // kInvalidArgument naming `file` and the tensor unless `bytes` is exactly
+  // what the shape and dtype need.
+  Status CheckByteSize(std::string_view file) const;
 };
 
 class Checkpoint {

@@ -6,7 +6,6 @@
 
 #include "base/output_file.h"
 #include "import/safetensors.h"
-#include "import/tensor_shape.h"
 
 namespace lorashare {
 
@@ -14,13 +13,7 @@ Status WriteSafetensors(const std::string& path, std::span<const TensorRef> tens
                         const std::map<std::string, std::string>& metadata) {
   std::vector<const TensorRef*> order;
   for (const TensorRef& tensor : tensors) {
-    LS_ASSIGN_OR_RETURN(uint64_t size, ShapeByteSize(tensor.shape, tensor.dtype,
-                                                     fmt::format("{}: {}", path, tensor.name)));
-    if (size != tensor.bytes.size()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "{}: tensor {} has {} bytes, its shape needs {}", path, tensor.name,
-                       tensor.bytes.size(), size);
-    }
+    LS_RETURN_IF_ERROR(tensor.CheckByteSize(path));
     order.push_back(&tensor);
   }
   std::sort(order.begin(), order.end(), [](const TensorRef* a, const TensorRef* b) {

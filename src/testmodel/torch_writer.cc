@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "base/output_file.h"
-#include "import/tensor_shape.h"
 #include "import/zip_reader.h"
 
 namespace lorashare {
@@ -234,14 +233,8 @@ Status WriteTorchCheckpoint(const std::string& path, std::span<const TensorRef> 
       return MakeError(ErrorCode::kInvalidArgument, "{}: tensor {}: dtype {} is not supported",
                        path, tensor.name, DTypeName(tensor.dtype));
     }
-    LS_ASSIGN_OR_RETURN(uint64_t size, ShapeByteSize(tensor.shape, tensor.dtype,
-                                                     fmt::format("{}: {}", path, tensor.name)));
-    if (size != tensor.bytes.size()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "{}: tensor {} has {} bytes, its shape needs {}", path, tensor.name,
-                       tensor.bytes.size(), size);
-    }
-    total += size + kAlignment * 2 + tensor.name.size();
+    LS_RETURN_IF_ERROR(tensor.CheckByteSize(path));
+    total += tensor.bytes.size() + kAlignment * 2 + tensor.name.size();
   }
   const std::string pickle = PickleWriter().Finish(tensors);
   // Leaves room for headers and the directory before 32-bit fields overflow.

@@ -22,11 +22,10 @@ std::span<const uint8_t> AsBytes(std::string_view text) {
 
 // A file with the given JSON header and `data_size` bytes of data.
 std::vector<uint8_t> MakeFile(const std::string& header, size_t data_size) {
-  std::vector<uint8_t> out(8);
-  uint64_t size = header.size();
+  std::vector<uint8_t> out(8 + header.size() + data_size, 0x5a);
+  const uint64_t size = header.size();
   std::memcpy(out.data(), &size, 8);
-  out.insert(out.end(), header.begin(), header.end());
-  out.resize(out.size() + data_size, 0x5a);
+  std::memcpy(out.data() + 8, header.data(), header.size());
   return out;
 }
 
