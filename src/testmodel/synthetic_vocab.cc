@@ -84,7 +84,8 @@ class VocabBuilder {
     int64_t rank = 1;
     for (const char* w : kWords) {
       Word word;
-      for (char c : " " + std::string(w)) word.push_back(static_cast<uint8_t>(c));
+      word.push_back(static_cast<uint8_t>(' '));
+      for (const char* c = w; *c != '\0'; ++c) word.push_back(static_cast<uint8_t>(*c));
       words.emplace_back(std::move(word), 1000 / rank++ + 1);
     }
     while (Full() == false) {

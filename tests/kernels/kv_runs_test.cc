@@ -47,13 +47,21 @@ TEST_P(KvRunsTest, RunsCoverThePositionsWrittenAndStayInTheCache) {
           for (int64_t e = 0; e < dim; ++e) {
             const int64_t index = keys ? KeyIndex(args, h, e, p) : ValueIndex(args, h, e, p);
             const uint64_t byte = static_cast<uint64_t>(index) * element;
-            if (wanted) ASSERT_TRUE(covered[byte]) << "head " << h << " position " << p;
-            if (!allowed) ASSERT_FALSE(covered[byte]) << "head " << h << " position " << p;
+            if (wanted) {
+              ASSERT_TRUE(covered[byte]) << "head " << h << " position " << p;
+            }
+            if (!allowed) {
+              ASSERT_FALSE(covered[byte]) << "head " << h << " position " << p;
+            }
           }
           if (l.dtype == DType::kI8) {
             const uint64_t byte = scales + (h * l.capacity + p) * sizeof(float);
-            if (wanted) ASSERT_TRUE(covered[byte]) << "scale of " << h << ", " << p;
-            if (!allowed) ASSERT_FALSE(covered[byte]) << "scale of " << h << ", " << p;
+            if (wanted) {
+              ASSERT_TRUE(covered[byte]) << "scale of " << h << ", " << p;
+            }
+            if (!allowed) {
+              ASSERT_FALSE(covered[byte]) << "scale of " << h << ", " << p;
+            }
           }
         }
       }
