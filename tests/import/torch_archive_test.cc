@@ -172,6 +172,25 @@ TEST(Pickle, SelfReferenceIsHarmless) {
   EXPECT_EQ(result->at(result->root).items[0], result->root);
 }
 
+TEST(TorchWriter, RejectsWrongByteCountAndWritesNothing) {
+  TempDir dir;
+  std::vector<float> f32(5);
+  std::vector<TensorRef> tensors(1);
+  tensors[0] = {"layers.0.attention.wq.weight",
+                DType::kF32,
+                {2, 3},
+                {reinterpret_cast<const uint8_t*>(f32.data()), f32.size() * sizeof(float)},
+                nullptr};
+  const Status status = WriteTorchCheckpoint(dir.File("w.pt"), tensors);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(status.error().message().find("w.pt: tensor layers.0.attention.wq.weight has 20 bytes, "
+                                          "its shape needs 24"),
+            std::string::npos)
+      << status.error().message();
+  EXPECT_FALSE(std::filesystem::exists(dir.File("w.pt")));
+}
+
 TEST(TorchWriter, OutputReadByPythonAndByUs) {
   for (bool zip64 : {false, true}) {
     SCOPED_TRACE(zip64);
