@@ -2,8 +2,11 @@
 // KernelTargetName() reports it when the quantized kernels run on it.
 #define HWY_WANT_AVX3_DL
 // Register tiles are arrays of vectors, which SVE's sizeless vector types
-// cannot form; NEON serves aarch64.
+// cannot form; NEON serves aarch64. (Sanitizer builds define a list that
+// includes these: CMakeLists.txt.)
+#ifndef HWY_DISABLED_TARGETS
 #define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
+#endif
 #include "kernels/matmul.h"
 
 #include <algorithm>

@@ -21,8 +21,11 @@
 // time, a single contiguous stream per thread.
 #define HWY_WANT_AVX3_DL  // generate AVX-512 VNNI (dpbusd)
 // Register tiles are arrays of vectors, which SVE's sizeless vector types
-// cannot form; NEON serves aarch64.
+// cannot form; NEON serves aarch64. (Sanitizer builds define a list that
+// includes these: CMakeLists.txt.)
+#ifndef HWY_DISABLED_TARGETS
 #define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
+#endif
 #include "kernels/matmul_quant.h"
 
 #include <algorithm>
