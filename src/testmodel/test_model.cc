@@ -10,6 +10,7 @@
 #include "import/tensor_names.h"
 #include "import/tensor_reorder.h"
 #include "testmodel/gguf_writer.h"
+#include "testmodel/hf_config_json.h"
 #include "testmodel/hf_names.h"
 #include "testmodel/presets.h"
 #include "testmodel/safetensors_writer.h"
@@ -21,54 +22,6 @@ namespace lorashare {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json EosJson(const TokenizerFacts& facts) {
-  if (facts.eos_ids.size() == 1) return facts.eos_ids.front();
-  return facts.eos_ids;
-}
-
-std::string_view TorchDTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kBF16:
-      return "bfloat16";
-    case DType::kF16:
-      return "float16";
-    default:
-      return "float32";
-  }
-}
-
-Json HfConfig(const ModelPreset& preset, DType dtype) {
-  const ModelConfig& c = preset.config;
-  const bool qwen = c.arch == Architecture::kQwen3;
-  Json rope_scaling = nullptr;
-  if (c.rope_scaling.enabled) {
-    rope_scaling = {{"factor", c.rope_scaling.factor},
-                    {"high_freq_factor", c.rope_scaling.high_freq_factor},
-                    {"low_freq_factor", c.rope_scaling.low_freq_factor},
-                    {"original_max_position_embeddings", c.rope_scaling.original_max_position},
-                    {"rope_type", "llama3"}};
-  }
-  return {{"architectures", {qwen ? "Qwen3ForCausalLM" : "LlamaForCausalLM"}},
-          {"model_type", qwen ? "qwen3" : "llama"},
-          {"attention_bias", false},
-          {"bos_token_id", preset.facts.bos_id},
-          {"eos_token_id", EosJson(preset.facts)},
-          {"head_dim", c.head_dim},
-          {"hidden_act", "silu"},
-          {"hidden_size", c.dim},
-          {"intermediate_size", c.hidden_dim},
-          {"max_position_embeddings", c.max_context},
-          {"num_attention_heads", c.n_heads},
-          {"num_hidden_layers", c.n_layers},
-          {"num_key_value_heads", c.n_kv_heads},
-          {"rms_norm_eps", c.norm_eps},
-          {"rope_scaling", rope_scaling},
-          {"rope_theta", c.rope_theta},
-          {"tie_word_embeddings", c.tied_embeddings},
-          {"torch_dtype", TorchDTypeName(dtype)},
-          {"vocab_size", c.vocab_size}};
-}
 
 Json AdapterConfig(const AdapterPreset& adapter, const ModelPreset& base) {
   return {{"base_model_name_or_path", "lorashare/synthetic-" + base.name},
@@ -202,9 +155,10 @@ Status WriteHfCheckpoint(const TestModelOptions& options, const ModelPreset& pre
   LS_RETURN_IF_ERROR(CreateDirectory(dir));
   LS_RETURN_IF_ERROR(
       WriteSafetensors(dir + "/model.safetensors", AsHfTensors(weights), {{"format", "pt"}}));
-  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/config.json", HfConfig(preset, options.dtype).dump(2)));
-  Json generation = {{"bos_token_id", preset.facts.bos_id},
-                     {"eos_token_id", EosJson(preset.facts)}};
+  const Json config = HfConfigJson(preset.config, preset.facts, options.dtype);
+  LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/config.json", config.dump(2)));
+  const Json generation = {{"bos_token_id", config["bos_token_id"]},
+                           {"eos_token_id", config["eos_token_id"]}};
   LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/generation_config.json", generation.dump(2)));
   return WriteTokenizer(dir, preset);
 }

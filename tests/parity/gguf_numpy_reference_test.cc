@@ -28,7 +28,7 @@ const std::vector<int> kPrompt = {1, 17, 42, 99, 256, 3, 77, 150};
 std::optional<ReferenceRun> RunNumpyReference(const std::string& dir, bool lora) {
   const std::string out = dir + (lora ? "/numpy.lora.json" : "/numpy.json");
   CommandResult result =
-      RunCommand("/usr/bin/python3 " + SourceDir() + "/tests/parity/reference_forward.py " + dir +
+      RunCommand("/usr/bin/python3 " + SourceDir() + "/tests/reference_forward.py " + dir +
                  " --prompt " + JoinIds(kPrompt) + " --steps " + std::to_string(kSteps) +
                  (lora ? " --lora" : "") + " > " + out);
   EXPECT_EQ(result.exit_code, 0) << result.output;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "base/output_file.h"
+#include "testmodel/hf_config_json.h"
 #include "testmodel/hf_names.h"
 #include "testmodel/safetensors_writer.h"
 
@@ -125,45 +126,8 @@ RandomModel MakeRandomModel(Architecture arch, uint32_t seed, bool llama3_rope_s
   return model;
 }
 
-namespace {
-
-// config.json with Hugging Face's keys.
-nlohmann::json HfConfig(const ModelConfig& c, const TokenizerFacts& tokenizer) {
-  const bool qwen = c.arch == Architecture::kQwen3;
-  nlohmann::json config = {
-      {"architectures", {qwen ? "Qwen3ForCausalLM" : "LlamaForCausalLM"}},
-      {"model_type", ArchitectureName(c.arch)},
-      {"hidden_act", "silu"},
-      {"hidden_size", c.dim},
-      {"num_hidden_layers", c.n_layers},
-      {"num_attention_heads", c.n_heads},
-      {"num_key_value_heads", c.n_kv_heads},
-      {"head_dim", c.head_dim},
-      {"intermediate_size", c.hidden_dim},
-      {"vocab_size", c.vocab_size},
-      {"max_position_embeddings", c.max_context},
-      {"rms_norm_eps", c.norm_eps},
-      {"rope_theta", c.rope_theta},
-      {"tie_word_embeddings", c.tied_embeddings},
-      {"torch_dtype", "float32"},
-      {"bos_token_id", tokenizer.bos_id},
-      {"eos_token_id", tokenizer.eos_ids},
-  };
-  if (c.rope_scaling.enabled) {
-    config["rope_scaling"] = {
-        {"rope_type", "llama3"},
-        {"factor", c.rope_scaling.factor},
-        {"low_freq_factor", c.rope_scaling.low_freq_factor},
-        {"high_freq_factor", c.rope_scaling.high_freq_factor},
-        {"original_max_position_embeddings", c.rope_scaling.original_max_position}};
-  }
-  return config;
-}
-
-}  // namespace
-
 void DumpForNumpy(const RandomModel& model, const std::string& dir) {
-  nlohmann::json config = HfConfig(model.config, model.tokenizer);
+  nlohmann::ordered_json config = HfConfigJson(model.config, model.tokenizer, DType::kF32);
   config["lora_scale"] = model.lora_scale;
   nlohmann::json lora_targets = nlohmann::json::array();
   for (const LoraPair& pair : model.lora) lora_targets.push_back(pair.target);
@@ -181,8 +145,9 @@ void WriteHfCheckpoint(const RandomModel& model, const std::string& dir,
                        const std::string& adapter_dir) {
   std::filesystem::create_directories(dir);
   std::filesystem::create_directories(adapter_dir);
-  ASSERT_TRUE(
-      WriteWholeFile(dir + "/config.json", HfConfig(model.config, model.tokenizer).dump(2)).ok());
+  ASSERT_TRUE(WriteWholeFile(dir + "/config.json",
+                             HfConfigJson(model.config, model.tokenizer, DType::kF32).dump(2))
+                  .ok());
   std::vector<TensorRef> hf = model.tensors;
   for (TensorRef& tensor : hf) tensor.name = HfTensorName(tensor.name);
   Status status = WriteSafetensors(dir + "/model.safetensors", hf);

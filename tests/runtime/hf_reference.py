@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Logits of a Hugging Face checkpoint (plus an optional PEFT LoRA adapter,
-merged as W + scale * B A) through reference_forward.forward.
+"""Logits of a Hugging Face checkpoint (plus an optional PEFT LoRA adapter)
+through tests/reference_forward.py's Model.
 
 Usage: hf_reference.py CHECKPOINT_DIR ADAPTER_DIR|- TOKENS OUT
 Reads config.json and *.safetensors with its own safetensors parser; OUT gets
@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import reference_forward  # noqa: E402
 
 DTYPES = {"F32": "<f4", "F16": "<f2", "F64": "<f8", "BF16": "<u2"}
@@ -41,67 +41,55 @@ def read_safetensors(path):
 
 HF_NAMES = {
     "input_layernorm": "attention_norm", "post_attention_layernorm": "ffn_norm",
-    "self_attn.q_proj": "wq", "self_attn.k_proj": "wk", "self_attn.v_proj": "wv",
-    "self_attn.o_proj": "wo", "self_attn.q_norm": "q_norm", "self_attn.k_norm": "k_norm",
-    "mlp.gate_proj": "w1", "mlp.up_proj": "w3", "mlp.down_proj": "w2",
+    "self_attn.q_proj": "attention.wq", "self_attn.k_proj": "attention.wk",
+    "self_attn.v_proj": "attention.wv", "self_attn.o_proj": "attention.wo",
+    "self_attn.q_norm": "attention.q_norm", "self_attn.k_norm": "attention.k_norm",
+    "mlp.gate_proj": "feed_forward.w1", "mlp.up_proj": "feed_forward.w3",
+    "mlp.down_proj": "feed_forward.w2",
 }
 
 
-def our_name(hf_name):
-    name = hf_name[:-len(".weight")]
-    if name == "model.embed_tokens":
+def checkpoint_name(hf_module):
+    """The checkpoint name of a module: model.layers.0.self_attn.q_proj is
+    layers.0.attention.wq."""
+    if hf_module == "model.embed_tokens":
         return "tok_embeddings"
-    if name == "model.norm":
+    if hf_module == "model.norm":
         return "norm"
-    if name == "lm_head":
+    if hf_module == "lm_head":
         return "output"
-    parts = name.split(".")
+    parts = hf_module.split(".")
     return f"layers.{parts[2]}.{HF_NAMES['.'.join(parts[3:])]}"
 
 
-def config_of(hf):
-    n_heads = hf["num_attention_heads"]
-    config = {
-        "dim": hf["hidden_size"], "n_layers": hf["num_hidden_layers"], "n_heads": n_heads,
-        "n_kv_heads": hf.get("num_key_value_heads", n_heads),
-        "head_dim": hf.get("head_dim") or hf["hidden_size"] // n_heads,
-        "vocab_size": hf["vocab_size"], "norm_eps": hf["rms_norm_eps"],
-        "rope_theta": hf.get("rope_theta", 10000.0),
-        "tied_embeddings": hf.get("tie_word_embeddings", False),
-        "qk_norm": hf.get("model_type") == "qwen3",
-    }
-    scaling = hf.get("rope_scaling")
-    if scaling and scaling.get("rope_type", scaling.get("type")) == "llama3":
-        config["rope_scaling"] = scaling
-    return config
-
-
-def merge_adapter(weights, adapter_dir):
+def read_adapter(adapter_dir):
+    """{target: (A, B)} and the scale of a PEFT adapter."""
     with open(adapter_dir + "/adapter_config.json") as f:
         peft = json.load(f)
     rank = peft["r"]
     scale = peft["lora_alpha"] / (math.sqrt(rank) if peft.get("use_rslora") else rank)
-    lora = read_safetensors(adapter_dir + "/adapter_model.safetensors")
-    for name, a in lora.items():
-        if ".lora_A." not in name:
-            continue
-        b = lora[name.replace(".lora_A.", ".lora_B.")]
-        target = name.replace("base_model.model.", "", 1).replace(".lora_A", "")
-        weights[our_name(target)] = weights[our_name(target)] + scale * (b @ a)
+    tensors = read_safetensors(adapter_dir + "/adapter_model.safetensors")
+    lora = {}
+    for name, a in tensors.items():
+        if ".lora_A." in name:
+            module = name.replace("base_model.model.", "", 1).replace(".lora_A.weight", "")
+            lora[checkpoint_name(module)] = (a, tensors[name.replace(".lora_A.", ".lora_B.")])
+    return lora, scale
 
 
 def main():
     checkpoint, adapter, tokens, out = sys.argv[1:5]
     with open(checkpoint + "/config.json") as f:
-        config = config_of(json.load(f))
+        config = json.load(f)
     weights = {}
     for path in sorted(glob.glob(checkpoint + "/*.safetensors")):
         for name, tensor in read_safetensors(path).items():
-            weights[our_name(name)] = tensor
+            weights[checkpoint_name(name[:-len(".weight")]) + ".weight"] = tensor
+    lora = {}
     if adapter != "-":
-        merge_adapter(weights, adapter)
-    ids = [int(t) for t in tokens.split(",")]
-    reference_forward.forward(config, weights, ids).astype("<f4").tofile(out)
+        lora, config["lora_scale"] = read_adapter(adapter)
+    model = reference_forward.Model(config, weights, lora)
+    model.logits([int(t) for t in tokens.split(",")]).astype("<f4").tofile(out)
 
 
 if __name__ == "__main__":

@@ -73,8 +73,8 @@ class RuntimeTest : public testing::Test {
       list += std::to_string(t);
     }
     const std::string command = "/usr/bin/python3 " + std::string(LORASHARE_SOURCE_DIR) +
-                                "/tests/runtime/reference_forward.py " + ref_dir + " " + list +
-                                " " + Path("logits.f32");
+                                "/tests/reference_forward.py " + ref_dir + " --prompt " + list +
+                                " --logits " + Path("logits.f32");
     EXPECT_EQ(std::system(command.c_str()), 0) << command;
     std::ifstream in(Path("logits.f32"), std::ios::binary);
     std::vector<float> logits(tokens.size() * config.model.vocab_size);

@@ -1,15 +1,15 @@
 #include "tiny_model.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <set>
 
 #include "base/output_file.h"
 #include "format/ptd.h"
 #include "kernels/half.h"
 #include "kernels/quantize.h"
+#include "testmodel/hf_config_json.h"
 
 namespace lorashare::testing_tiny {
 namespace {
@@ -37,6 +37,19 @@ Tensor RandomTensor(std::mt19937& rng, DType dtype, std::vector<int64_t> shape, 
 
 std::string LayerName(int layer, const std::string& name) {
   return "layers." + std::to_string(layer) + "." + name;
+}
+
+// The checkpoint name (import/checkpoint.h) of a tensor, as the numpy
+// reference reads it: "layers.0.wq" is "layers.0.attention.wq.weight".
+std::string CheckpointName(const std::string& name) {
+  static const std::set<std::string> kAttention = {"wq", "wk", "wv", "wo", "q_norm", "k_norm"};
+  static const std::set<std::string> kFeedForward = {"w1", "w2", "w3"};
+  const size_t dot = name.rfind('.');
+  const std::string leaf = dot == std::string::npos ? name : name.substr(dot + 1);
+  const std::string layer = name.substr(0, name.size() - leaf.size());
+  if (kAttention.contains(leaf)) return layer + "attention." + leaf + ".weight";
+  if (kFeedForward.contains(leaf)) return layer + "feed_forward." + leaf + ".weight";
+  return name + ".weight";
 }
 
 // Builds the instruction list over named values, as the exporter does.
@@ -350,33 +363,13 @@ Status WriteTinyProgram(const std::string& path, const TinyConfig& config, const
 
 Status WriteReferenceWeights(const std::string& dir, const TinyConfig& config,
                              const Weights& weights) {
-  const ModelConfig& m = config.model;
-  nlohmann::json manifest;
-  manifest["config"] = {{"arch", m.arch == Architecture::kQwen3 ? "qwen3" : "llama"},
-                        {"dim", m.dim},
-                        {"n_layers", m.n_layers},
-                        {"n_heads", m.n_heads},
-                        {"n_kv_heads", m.n_kv_heads},
-                        {"head_dim", m.head_dim},
-                        {"vocab_size", m.vocab_size},
-                        {"norm_eps", m.norm_eps},
-                        {"rope_theta", m.rope_theta},
-                        {"tied_embeddings", m.tied_embeddings},
-                        {"qk_norm", m.qk_norm}};
-  if (m.rope_scaling.enabled) {
-    manifest["config"]["rope_scaling"] = {
-        {"factor", m.rope_scaling.factor},
-        {"low_freq_factor", m.rope_scaling.low_freq_factor},
-        {"high_freq_factor", m.rope_scaling.high_freq_factor},
-        {"original_max_position_embeddings", m.rope_scaling.original_max_position}};
-  }
   for (const auto& [name, t] : weights) {
-    manifest["tensors"][name] = t.shape;
     const auto* bytes = reinterpret_cast<const char*>(t.values.data());
-    LS_RETURN_IF_ERROR(
-        WriteWholeFile(dir + "/" + name + ".f32", std::string_view(bytes, t.values.size() * 4)));
+    LS_RETURN_IF_ERROR(WriteWholeFile(dir + "/" + CheckpointName(name) + ".f32",
+                                      std::string_view(bytes, t.values.size() * 4)));
   }
-  return WriteWholeFile(dir + "/manifest.json", manifest.dump(1));
+  const std::string json = HfConfigJson(config.model, TokenizerFacts{}, DType::kF32).dump(1);
+  return WriteWholeFile(dir + "/config.json", json);
 }
 
 }  // namespace lorashare::testing_tiny

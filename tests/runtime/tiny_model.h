@@ -1,7 +1,7 @@
 // Tiny Llama/Qwen3 models written by the runtime tests: random weights in
 // the chosen dtypes, a foundation .ptd, .pte programs (base, and base + LoRA)
 // built the way the exporter lays them out, and a plain copy of every weight
-// (raw little-endian f32 + manifest.json) for the numpy reference.
+// (raw little-endian f32 + config.json) for the numpy reference.
 #pragma once
 
 #include <cstdint>
@@ -79,7 +79,8 @@ ProgramSpec BuildSpec(const TinyConfig& config, const Weights& weights,
                       const std::string& adapter_fingerprint = "",
                       std::vector<std::vector<uint8_t>>* inline_segments = nullptr);
 
-// Writes manifest.json and <name>.f32 for every tensor into `dir`.
+// Writes config.json and every tensor as <checkpoint name>.f32 into `dir`,
+// the input of tests/reference_forward.py.
 Status WriteReferenceWeights(const std::string& dir, const TinyConfig& config,
                              const Weights& weights);
 
