@@ -1,5 +1,5 @@
-// Helpers shared by the format tests: temporary directories, running the
-// independent reference tools, and reading files and little-endian fields.
+// Helpers shared by the format tests (beside tests/test_util.h): source
+// paths, and reading files and little-endian fields.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -14,40 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace lorashare::testing {
-
-// A fresh directory, removed with its contents when the object goes away.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "lorashare-fmt-XXXXXX");
-    std::vector<char> name(pattern.begin(), pattern.end());
-    name.push_back('\0');
-    path_ = ::mkdtemp(name.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string Path(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::string SourcePath(const std::string& relative) {
   return std::string(LORASHARE_SOURCE_DIR) + "/" + relative;
-}
-
-// Runs a shell command; returns its exit status and appends its output.
-inline int RunCommand(const std::string& command, std::string* output = nullptr) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return -1;
-  char buffer[4096];
-  std::string text;
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) text.append(buffer, n);
-  int status = ::pclose(pipe);
-  if (output) *output += text;
-  return status;
 }
 
 inline std::vector<uint8_t> ReadBytes(const std::string& path) {

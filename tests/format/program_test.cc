@@ -17,6 +17,7 @@ namespace lorashare {
 namespace {
 
 using nlohmann::json;
+using testing::CommandResult;
 using testing::LoadLe;
 using testing::ReadBytes;
 using testing::RunCommand;
@@ -168,7 +169,7 @@ void ExpectSameSpec(const ProgramSpec& a, const ProgramSpec& b) {
 }
 
 std::vector<uint8_t> WriteSample(const TempDir& dir, const Sample& sample) {
-  std::string path = dir.Path("sample.pte");
+  std::string path = dir / "sample.pte";
   Status status = WriteProgram(path, sample.spec, sample.spans());
   EXPECT_TRUE(status.ok()) << status.error().message();
   return ReadBytes(path);
@@ -176,15 +177,12 @@ std::vector<uint8_t> WriteSample(const TempDir& dir, const Sample& sample) {
 
 // Decodes `pte` with flatc into JSON.
 json Decode(const TempDir& dir, const std::vector<uint8_t>& pte) {
-  WriteBytes(dir.Path("decode.pte"), pte);
-  std::string output;
-  EXPECT_EQ(RunCommand("cd " + dir.path().string() +
-                           " && flatc --json --raw-binary --strict-json --defaults-json -o . " +
-                           SourcePath("src/format/program.fbs") + " -- decode.pte",
-                       &output),
-            0)
-      << output;
-  std::ifstream in(dir.Path("decode.json"));
+  WriteBytes(dir / "decode.pte", pte);
+  const CommandResult flatc =
+      RunCommand("cd " + dir.path() + " && flatc --json --raw-binary --strict-json " +
+                 "--defaults-json -o . " + SourcePath("src/format/program.fbs") + " -- decode.pte");
+  EXPECT_EQ(flatc.exit_code, 0) << flatc.output;
+  std::ifstream in(dir / "decode.json");
   return json::parse(in);
 }
 
@@ -193,15 +191,13 @@ std::vector<uint8_t> Mutate(const TempDir& dir, const std::vector<uint8_t>& pte,
                             const std::function<void(json&)>& edit) {
   json doc = Decode(dir, pte);
   edit(doc);
-  std::filesystem::create_directories(dir.Path("enc"));
-  std::ofstream(dir.Path("enc/edited.json")) << doc.dump();
-  std::string output;
-  EXPECT_EQ(RunCommand("flatc --binary -o " + dir.Path("enc") + " " +
-                           SourcePath("src/format/program.fbs") + " " + dir.Path("enc/edited.json"),
-                       &output),
-            0)
-      << output;
-  std::vector<uint8_t> flatbuffer = ReadBytes(dir.Path("enc/edited.pte"));
+  std::filesystem::create_directories(dir / "enc");
+  std::ofstream(dir / "enc/edited.json") << doc.dump();
+  const CommandResult flatc =
+      RunCommand("flatc --binary -o " + dir / "enc" + " " + SourcePath("src/format/program.fbs") +
+                 " " + dir / "enc/edited.json");
+  EXPECT_EQ(flatc.exit_code, 0) << flatc.output;
+  std::vector<uint8_t> flatbuffer = ReadBytes(dir / "enc/edited.pte");
   uint64_t base = LoadLe(pte, 32, 8), data_size = LoadLe(pte, 40, 8);
   std::vector<uint8_t> out = BuildContainerHead(flatbuffer, kPteContainer, 64, data_size);
   out.insert(out.end(), pte.begin() + base, pte.begin() + base + data_size);
@@ -212,7 +208,7 @@ TEST(Program, RoundTrip) {
   TempDir dir;
   Sample sample = MakeSample();
   WriteSample(dir, sample);
-  auto file = ProgramFile::Open(dir.Path("sample.pte"));
+  auto file = ProgramFile::Open(dir / "sample.pte");
   ASSERT_TRUE(file.ok()) << file.error().message();
   ExpectSameSpec((*file)->spec(), sample.spec);
   for (const TensorSpec& tensor : (*file)->spec().tensors) {
@@ -237,7 +233,7 @@ TEST(Program, BaseProgramWithoutAdapterOrSegments) {
   sample.spec.instructions = {{OpCode::kEmbedding, {0}, {1}, {0}, {}, {}}};
   sample.data.clear();
   WriteSample(dir, sample);
-  auto file = ProgramFile::Open(dir.Path("sample.pte"));
+  auto file = ProgramFile::Open(dir / "sample.pte");
   ASSERT_TRUE(file.ok()) << file.error().message();
   ExpectSameSpec((*file)->spec(), sample.spec);
 }
@@ -301,12 +297,12 @@ TEST(Program, WriterRefusesInvalidSpecs) {
   TempDir dir;
   Sample sample = MakeSample();
   sample.spec.instructions[2].tensors = {99};
-  Status status = WriteProgram(dir.Path("bad.pte"), sample.spec, sample.spans());
+  Status status = WriteProgram(dir / "bad.pte", sample.spec, sample.spans());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(status.error().message().find("instruction 2 (linear)"), std::string::npos)
       << status.error().message();
-  EXPECT_FALSE(std::filesystem::exists(dir.Path("bad.pte")));
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad.pte"));
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
                           std::filesystem::directory_iterator()),
             0);

@@ -15,6 +15,7 @@
 namespace lorashare {
 namespace {
 
+using testing::CommandResult;
 using testing::LoadLe;
 using testing::ReadBytes;
 using testing::RunCommand;
@@ -30,14 +31,11 @@ class ExecuTorchLayoutTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ExecuTorchLayoutTest, ReaderFindsEveryBlob) {
   TempDir dir;
-  std::string ptd = dir.Path("ref.ptd"), manifest_path = dir.Path("manifest.json");
-  std::string output;
-  ASSERT_EQ(RunCommand("/usr/bin/python3 " + SourcePath("tests/format/executorch_ptd.py") + " " +
-                           GetParam() + " " + SourcePath("src/format/flat_tensor.fbs") + " " + ptd +
-                           " " + manifest_path,
-                       &output),
-            0)
-      << output;
+  std::string ptd = dir / "ref.ptd", manifest_path = dir / "manifest.json";
+  const CommandResult writer = RunCommand(
+      "/usr/bin/python3 " + SourcePath("tests/format/executorch_ptd.py") + " " + GetParam() + " " +
+      SourcePath("src/format/flat_tensor.fbs") + " " + ptd + " " + manifest_path);
+  ASSERT_EQ(writer.exit_code, 0) << writer.output;
   nlohmann::json manifest = ReadJson(manifest_path);
 
   auto file = PtdFile::Open(ptd);
@@ -144,19 +142,15 @@ TEST(PtdWriterReference, FlatcAndHandParsingAgree) {
   std::vector<Blob> blobs = SampleBlobs();
   PtdWriter writer(PtdWriterOptions{.segment_alignment = 64, .page_align_min_bytes = 4096});
   for (const Blob& blob : blobs) ASSERT_TRUE(writer.Add(blob.key, blob.bytes, blob.layout).ok());
-  std::string path = dir.Path("out.ptd");
+  std::string path = dir / "out.ptd";
   auto fingerprint = writer.Write(path);
   ASSERT_TRUE(fingerprint.ok()) << fingerprint.error().message();
 
-  std::string output;
-  ASSERT_EQ(
-      RunCommand("cd " + dir.path().string() + " && flatc --json --raw-binary --strict-json " +
-                     "--defaults-json -o . " + SourcePath("src/format/flat_tensor.fbs") +
-                     " -- out.ptd",
-                 &output),
-      0)
-      << output;
-  nlohmann::json doc = ReadJson(dir.Path("out.json"));
+  const CommandResult flatc = RunCommand(
+      "cd " + dir.path() + " && flatc --json --raw-binary --strict-json " +
+      "--defaults-json -o . " + SourcePath("src/format/flat_tensor.fbs") + " -- out.ptd");
+  ASSERT_EQ(flatc.exit_code, 0) << flatc.output;
+  nlohmann::json doc = ReadJson(dir / "out.json");
   std::vector<uint8_t> bytes = ReadBytes(path);
 
   // Header, by hand.

@@ -34,8 +34,8 @@ std::vector<uint8_t> SmallPtd(const TempDir& dir) {
   PtdWriter writer;
   EXPECT_TRUE(writer.Add("a", a, TensorLayout{DType::kF32, {2, 3}, {0, 1}}).ok());
   EXPECT_TRUE(writer.Add("b", b, std::nullopt).ok());
-  EXPECT_TRUE(writer.Write(dir.Path("small.ptd")).ok());
-  return ReadBytes(dir.Path("small.ptd"));
+  EXPECT_TRUE(writer.Write(dir / "small.ptd").ok());
+  return ReadBytes(dir / "small.ptd");
 }
 
 struct CraftedNamed {
@@ -106,13 +106,13 @@ TEST(PtdWriter, RoundTripsThroughReader) {
   ASSERT_TRUE(writer.Add("c", c, TensorLayout{DType::kU8, {5}, {}}).ok());
   EXPECT_EQ(writer.size(), 3u);
   EXPECT_EQ(writer.data_bytes(), a.size() + big.size() + c.size());
-  auto fingerprint = writer.Write(dir.Path("x.ptd"));
+  auto fingerprint = writer.Write(dir / "x.ptd");
   ASSERT_TRUE(fingerprint.ok()) << fingerprint.error().message();
 
-  auto file = PtdFile::Open(dir.Path("x.ptd"));
+  auto file = PtdFile::Open(dir / "x.ptd");
   ASSERT_TRUE(file.ok()) << file.error().message();
   EXPECT_EQ((*file)->fingerprint(), *fingerprint);
-  EXPECT_EQ((*file)->path(), dir.Path("x.ptd"));
+  EXPECT_EQ((*file)->path(), dir / "x.ptd");
   ASSERT_EQ((*file)->entries().size(), 3u);
   const PtdEntry* entry = (*file)->Find("big");
   ASSERT_NE(entry, nullptr);
@@ -134,8 +134,8 @@ TEST(PtdWriter, StoresIdenticalBytesOnce) {
   ASSERT_TRUE(writer.Add("y", std::vector<uint8_t>(blob), std::nullopt, Sha256Of(blob)).ok());
   ASSERT_TRUE(writer.Add("z", other, std::nullopt).ok());
   EXPECT_EQ(writer.data_bytes(), 10000u);
-  ASSERT_TRUE(writer.Write(dir.Path("d.ptd")).ok());
-  auto file = PtdFile::Open(dir.Path("d.ptd"));
+  ASSERT_TRUE(writer.Write(dir / "d.ptd").ok());
+  auto file = PtdFile::Open(dir / "d.ptd");
   ASSERT_TRUE(file.ok()) << file.error().message();
   EXPECT_EQ((*file)->segment_count(), 2u);
   EXPECT_EQ((*file)->Find("x")->offset, (*file)->Find("y")->offset);
@@ -150,8 +150,8 @@ TEST(PtdWriter, RespectsAlignmentOptions) {
   for (size_t i = 0; i < blobs.size(); ++i) {
     ASSERT_TRUE(writer.Add(fmt::format("k{}", i), blobs[i], std::nullopt).ok());
   }
-  ASSERT_TRUE(writer.Write(dir.Path("a.ptd")).ok());
-  auto file = PtdFile::Open(dir.Path("a.ptd"));
+  ASSERT_TRUE(writer.Write(dir / "a.ptd").ok());
+  auto file = PtdFile::Open(dir / "a.ptd");
   ASSERT_TRUE(file.ok());
   EXPECT_EQ((*file)->segment_base_offset() % 4096, 0u);
   bool any_unpaged = false;
@@ -163,7 +163,7 @@ TEST(PtdWriter, RespectsAlignmentOptions) {
 
   PtdWriter odd(PtdWriterOptions{.segment_alignment = 96});
   ASSERT_TRUE(odd.Add("k", blobs[0], std::nullopt).ok());
-  auto result = odd.Write(dir.Path("odd.ptd"));
+  auto result = odd.Write(dir / "odd.ptd");
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code(), ErrorCode::kInvalidArgument);
 }
@@ -175,8 +175,8 @@ TEST(PtdWriter, IsDeterministic) {
     std::vector<uint8_t> a = Pattern(300, 1), b = Pattern(70000, 2);
     EXPECT_TRUE(writer.Add("a", a, TensorLayout{DType::kBF16, {150}, {}}).ok());
     EXPECT_TRUE(writer.Add("b", b, std::nullopt).ok());
-    EXPECT_TRUE(writer.Write(dir.Path(name)).ok());
-    return ReadBytes(dir.Path(name));
+    EXPECT_TRUE(writer.Write(dir / name).ok());
+    return ReadBytes(dir / name);
   };
   std::vector<uint8_t> first = write("1.ptd"), second = write("2.ptd");
   EXPECT_FALSE(first.empty());
@@ -206,13 +206,13 @@ TEST(PtdWriter, RejectsConflictingKeysAndBadLayouts) {
 
 TEST(PtdWriter, FailedWriteLeavesNothingBehind) {
   TempDir dir;
-  std::filesystem::create_directory(dir.Path("taken"));
-  WriteBytes(dir.Path("taken/file"), {1});
+  std::filesystem::create_directory(dir / "taken");
+  WriteBytes(dir / "taken/file", {1});
   std::vector<uint8_t> a = Pattern(24, 1);
   PtdWriter writer;
   ASSERT_TRUE(writer.Add("a", a, std::nullopt).ok());
   // The destination is a non-empty directory: the final rename fails.
-  auto result = writer.Write(dir.Path("taken"));
+  auto result = writer.Write(dir / "taken");
   ASSERT_FALSE(result.ok());
   size_t entries = 0;
   for (const auto& item : std::filesystem::directory_iterator(dir.path())) {
@@ -225,8 +225,8 @@ TEST(PtdWriter, FailedWriteLeavesNothingBehind) {
 TEST(PtdFile, EmptyFileIsValid) {
   TempDir dir;
   PtdWriter writer;
-  ASSERT_TRUE(writer.Write(dir.Path("e.ptd")).ok());
-  auto file = PtdFile::Open(dir.Path("e.ptd"));
+  ASSERT_TRUE(writer.Write(dir / "e.ptd").ok());
+  auto file = PtdFile::Open(dir / "e.ptd");
   ASSERT_TRUE(file.ok()) << file.error().message();
   EXPECT_TRUE((*file)->entries().empty());
   EXPECT_EQ((*file)->Find("a"), nullptr);
@@ -324,7 +324,7 @@ TEST(PtdFile, FlatbufferOverTwoGibIsCorrupt) {
   StoreLe(bytes, 24, kSize - 48, 8);  // flatbuffer_size: the region ends at the file end
   StoreLe(bytes, 32, 0, 8);
   StoreLe(bytes, 40, 0, 8);
-  std::string path = dir.Path("huge.ptd");
+  std::string path = dir / "huge.ptd";
   WriteBytes(path, bytes);
   std::filesystem::resize_file(path, kSize);
   auto file = PtdFile::Open(path);

@@ -21,9 +21,9 @@ nlohmann::json MakeHf(const TempDir& dir, const std::string& arch, const std::st
 
 void RewriteConfig(const TempDir& dir, const std::function<void(nlohmann::json&)>& edit) {
   nlohmann::json config;
-  std::ifstream(dir.File("config.json")) >> config;
+  std::ifstream(dir / "config.json") >> config;
   edit(config);
-  std::ofstream(dir.File("config.json"), std::ios::trunc) << config.dump();
+  std::ofstream(dir / "config.json", std::ios::trunc) << config.dump();
 }
 
 std::string OpenError(const TempDir& dir) {
@@ -60,7 +60,7 @@ TEST(HfCheckpoint, LlamaSingleFile) {
   EXPECT_EQ((*checkpoint)->tokenizer_facts().bos_id, 1);
   // config.json's [2, 3] plus generation_config.json's [3, 4].
   EXPECT_EQ((*checkpoint)->tokenizer_facts().eos_ids, (std::vector<int32_t>{2, 3, 4}));
-  EXPECT_EQ((*checkpoint)->tokenizer_path(), dir.File("tokenizer.json"));
+  EXPECT_EQ((*checkpoint)->tokenizer_path(), dir / "tokenizer.json");
   ASSERT_NE((*checkpoint)->Find("layers.1.feed_forward.w2.weight"), nullptr);
   EXPECT_EQ((*checkpoint)->Find("layers.1.feed_forward.w2.weight")->shape,
             (std::vector<int64_t>{64, 96}));
@@ -192,21 +192,21 @@ TEST(HfCheckpoint, ShardIndexMustMatchTheShards) {
   TempDir dir;
   MakeHf(dir, "llama", "f32", 2, false, false);
   nlohmann::json index;
-  std::ifstream(dir.File("model.safetensors.index.json")) >> index;
+  std::ifstream(dir / "model.safetensors.index.json") >> index;
   const nlohmann::json original = index;
   index["weight_map"]["model.norm.weight"] = "../model-00001-of-00002.safetensors";
-  std::ofstream(dir.File("model.safetensors.index.json"), std::ios::trunc) << index.dump();
+  std::ofstream(dir / "model.safetensors.index.json", std::ios::trunc) << index.dump();
   EXPECT_NE(OpenError(dir).find("names bad file"), std::string::npos);
   index = original;
   index["weight_map"]["model.extra.weight"] = "model-00002-of-00002.safetensors";
-  std::ofstream(dir.File("model.safetensors.index.json"), std::ios::trunc) << index.dump();
+  std::ofstream(dir / "model.safetensors.index.json", std::ios::trunc) << index.dump();
   EXPECT_NE(OpenError(dir).find("model.extra.weight is listed in"), std::string::npos);
 }
 
 TEST(HfCheckpoint, NoWeightsFile) {
   TempDir dir;
   MakeHf(dir, "llama", "f32", 1, false, false);
-  std::filesystem::remove(dir.File("model.safetensors"));
+  std::filesystem::remove(dir / "model.safetensors");
   EXPECT_NE(OpenError(dir).find("no model.safetensors"), std::string::npos);
 }
 

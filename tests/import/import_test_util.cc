@@ -10,18 +10,6 @@
 
 namespace lorashare::testing {
 
-TempDir::TempDir() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "lorashare-import-XXXXXX");
-  char* made = mkdtemp(pattern.data());
-  EXPECT_NE(made, nullptr);
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 nlohmann::json RunPyRef(const std::vector<std::string>& args) {
   std::string command =
       fmt::format("/usr/bin/python3 '{}/tests/import/pyref.py'", LORASHARE_SOURCE_DIR);

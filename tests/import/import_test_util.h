@@ -1,4 +1,4 @@
-// Helpers for the importer tests: temporary directories, and running the
+// Helpers for the importer tests (beside tests/test_util.h): running the
 // independent Python reference (pyref.py) that writes and reads the formats.
 #pragma once
 
@@ -12,19 +12,9 @@
 #include <vector>
 
 #include "import/checkpoint.h"
+#include "test_util.h"
 
 namespace lorashare::testing {
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // Runs `/usr/bin/python3 tests/import/pyref.py args...` and parses the JSON it
 // prints. Fails the test (and returns null) if it exits non-zero.

@@ -41,9 +41,9 @@ std::vector<TensorRef> Flatten(const LoraAdapter& adapter) {
 
 void EditConfig(const TempDir& dir, const std::function<void(nlohmann::json&)>& edit) {
   nlohmann::json config;
-  std::ifstream(dir.File("adapter_config.json")) >> config;
+  std::ifstream(dir / "adapter_config.json") >> config;
   edit(config);
-  std::ofstream(dir.File("adapter_config.json"), std::ios::trunc) << config.dump();
+  std::ofstream(dir / "adapter_config.json", std::ios::trunc) << config.dump();
 }
 
 std::string OpenError(const std::string& path) {
@@ -77,7 +77,7 @@ TEST(LoraAdapter, PeftFanInFanOutIsTransposed) {
   TempDir dir;
   auto manifest =
       RunPyRef({"adapter", dir.path(), "peft", "k_proj,gate_proj", "3", "fan_in_fan_out"});
-  auto adapter = LoraAdapter::Open(dir.File("adapter_model.safetensors"));
+  auto adapter = LoraAdapter::Open(dir / "adapter_model.safetensors");
   ASSERT_TRUE(adapter.ok()) << adapter.error().message();
   ASSERT_TRUE((*adapter)->CheckAgainst(PyRefBase(), "base").ok());
   testing::ExpectTensorsMatch(Flatten(**adapter), manifest["tensors"]);
@@ -174,8 +174,8 @@ TEST(LoraAdapter, ConfigFieldErrors) {
 
 TEST(LoraAdapter, UnknownAndUnpairedTensors) {
   TempDir dir;
-  RunPyRef({"safetensors", dir.File("adapter_model.safetensors")});
-  std::ofstream(dir.File("adapter_config.json"))
+  RunPyRef({"safetensors", dir / "adapter_model.safetensors"});
+  std::ofstream(dir / "adapter_config.json")
       << R"({"r": 4, "lora_alpha": 8, "target_modules": ["q_proj"]})";
   EXPECT_NE(OpenError(dir.path()).find("adapter_model.safetensors: unknown tensor"),
             std::string::npos);
@@ -187,8 +187,8 @@ TEST(LoraAdapter, UnknownAndUnpairedTensors) {
   ASSERT_TRUE(archive.ok());
   std::vector<TensorRef> only_a = {(*archive)->pairs()[0].a};
   only_a[0].name = "layers.0.attn.q_proj.lora_a.weight";
-  ASSERT_TRUE(WriteSafetensors(half.File("a.safetensors"), only_a).ok());
-  std::string message = OpenError(half.File("a.safetensors"));
+  ASSERT_TRUE(WriteSafetensors(half / "a.safetensors", only_a).ok());
+  std::string message = OpenError(half / "a.safetensors");
   EXPECT_NE(message.find("layers.0.attn.q_proj.lora_a.weight has lora_A but no lora_B"),
             std::string::npos)
       << message;

@@ -41,8 +41,8 @@ std::string ErrorOf(const std::string& header, size_t data_size) {
 
 TEST(Safetensors, ReadsFileWrittenByPython) {
   TempDir dir;
-  auto manifest = RunPyRef({"safetensors", dir.File("a.safetensors")});
-  auto file = SafetensorsFile::Open(dir.File("a.safetensors"));
+  auto manifest = RunPyRef({"safetensors", dir / "a.safetensors"});
+  auto file = SafetensorsFile::Open(dir / "a.safetensors");
   ASSERT_TRUE(file.ok()) << file.error().message();
   testing::ExpectTensorsMatch(file->tensors(), manifest["tensors"]);
   EXPECT_EQ(file->metadata().at("format"), "pt");
@@ -54,8 +54,8 @@ TEST(Safetensors, ReadsFileWrittenByPython) {
 
 TEST(Safetensors, TensorsAreViewsIntoTheMapping) {
   TempDir dir;
-  RunPyRef({"safetensors", dir.File("a.safetensors")});
-  auto file = SafetensorsFile::Open(dir.File("a.safetensors"));
+  RunPyRef({"safetensors", dir / "a.safetensors"});
+  auto file = SafetensorsFile::Open(dir / "a.safetensors");
   ASSERT_TRUE(file.ok());
   const TensorRef* first = &file->tensors().front();
   const TensorRef* last = &file->tensors().back();
@@ -80,9 +80,9 @@ TEST(Safetensors, WriterOutputReadByPython) {
   tensors[1] = {"layer.a", DType::kBF16, {3}, bytes(bf16), nullptr};
   tensors[2] = {"ids", DType::kI64, {3}, bytes(i64), nullptr};
   tensors[3] = {"layer.a2", DType::kF32, {3}, bytes(f32).subspan(0, 12), nullptr};
-  ASSERT_TRUE(WriteSafetensors(dir.File("w.safetensors"), tensors, {{"format", "pt"}}).ok());
+  ASSERT_TRUE(WriteSafetensors(dir / "w.safetensors", tensors, {{"format", "pt"}}).ok());
 
-  auto read = RunPyRef({"read-safetensors", dir.File("w.safetensors")});
+  auto read = RunPyRef({"read-safetensors", dir / "w.safetensors"});
   testing::ExpectTensorsMatch(tensors, read["tensors"]);
   EXPECT_EQ(read["metadata"]["format"], "pt");
   EXPECT_EQ(read["header_size"].get<int>() % 8, 0);
@@ -90,7 +90,7 @@ TEST(Safetensors, WriterOutputReadByPython) {
   EXPECT_EQ(read["order"], nlohmann::json({"ids", "layer.a2", "layer.b", "layer.a"}));
 
   // And our reader agrees with our writer.
-  auto file = SafetensorsFile::Open(dir.File("w.safetensors"));
+  auto file = SafetensorsFile::Open(dir / "w.safetensors");
   ASSERT_TRUE(file.ok()) << file.error().message();
   testing::ExpectTensorsMatch(file->tensors(), read["tensors"]);
 }
@@ -101,16 +101,16 @@ TEST(Safetensors, WriterRejectsWrongByteCount) {
   std::vector<TensorRef> tensors(1);
   tensors[0] = {
       "x", DType::kF32, {2, 3}, AsBytes({reinterpret_cast<char*>(f32.data()), 20}), nullptr};
-  auto status = WriteSafetensors(dir.File("w.safetensors"), tensors);
+  auto status = WriteSafetensors(dir / "w.safetensors", tensors);
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.error().message().find("x"), std::string::npos);
-  EXPECT_FALSE(std::filesystem::exists(dir.File("w.safetensors")));
+  EXPECT_FALSE(std::filesystem::exists(dir / "w.safetensors"));
 }
 
 TEST(Safetensors, EveryTruncationIsAnError) {
   TempDir dir;
-  RunPyRef({"safetensors", dir.File("a.safetensors")});
-  auto bytes = ReadBytes(dir.File("a.safetensors"));
+  RunPyRef({"safetensors", dir / "a.safetensors"});
+  auto bytes = ReadBytes(dir / "a.safetensors");
   for (size_t size = 0; size < bytes.size(); ++size) {
     std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + size);
     EXPECT_FALSE(ParseBytes(cut).ok()) << "truncated to " << size;
@@ -119,8 +119,8 @@ TEST(Safetensors, EveryTruncationIsAnError) {
 
 TEST(Safetensors, BitFlipsInTheHeaderNeverCrash) {
   TempDir dir;
-  RunPyRef({"safetensors", dir.File("a.safetensors")});
-  auto bytes = ReadBytes(dir.File("a.safetensors"));
+  RunPyRef({"safetensors", dir / "a.safetensors"});
+  auto bytes = ReadBytes(dir / "a.safetensors");
   uint64_t header_size;
   std::memcpy(&header_size, bytes.data(), 8);
   int rejected = 0;

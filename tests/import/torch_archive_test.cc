@@ -32,8 +32,8 @@ TEST(TorchArchive, ReadsPythonWrittenVariants) {
   for (std::string option : {"plain", "shared", "parameter", "metadata", "zip64"}) {
     SCOPED_TRACE(option);
     TempDir dir;
-    auto manifest = RunPyRef({"pth", dir.File("m.pth"), option});
-    auto archive = TorchArchive::Open(dir.File("m.pth"));
+    auto manifest = RunPyRef({"pth", dir / "m.pth", option});
+    auto archive = TorchArchive::Open(dir / "m.pth");
     ASSERT_TRUE(archive.ok()) << archive.error().message();
     testing::ExpectTensorsMatch(archive->tensors(), manifest["tensors"]);
   }
@@ -41,10 +41,10 @@ TEST(TorchArchive, ReadsPythonWrittenVariants) {
 
 TEST(TorchArchive, TensorsAreViewsIntoTheMapping) {
   TempDir dir;
-  RunPyRef({"pth", dir.File("m.pth"), "plain"});
-  auto archive = TorchArchive::Open(dir.File("m.pth"));
+  RunPyRef({"pth", dir / "m.pth", "plain"});
+  auto archive = TorchArchive::Open(dir / "m.pth");
   ASSERT_TRUE(archive.ok());
-  auto bytes = ReadBytes(dir.File("m.pth"));
+  auto bytes = ReadBytes(dir / "m.pth");
   const TensorRef* w = archive->Find("layers.0.w");
   ASSERT_NE(w, nullptr);
   ASSERT_NE(w->keep_alive, nullptr);
@@ -57,8 +57,8 @@ TEST(TorchArchive, TensorsAreViewsIntoTheMapping) {
 
 TEST(TorchArchive, CompressedEntriesAreRefused) {
   TempDir dir;
-  RunPyRef({"pth", dir.File("m.pth"), "deflate"});
-  auto archive = TorchArchive::Open(dir.File("m.pth"));
+  RunPyRef({"pth", dir / "m.pth", "deflate"});
+  auto archive = TorchArchive::Open(dir / "m.pth");
   ASSERT_FALSE(archive.ok());
   EXPECT_NE(archive.error().message().find("is compressed"), std::string::npos)
       << archive.error().message();
@@ -66,8 +66,8 @@ TEST(TorchArchive, CompressedEntriesAreRefused) {
 
 TEST(TorchArchive, NonContiguousTensorsAreRefused) {
   TempDir dir;
-  RunPyRef({"pth", dir.File("m.pth"), "strided"});
-  auto archive = TorchArchive::Open(dir.File("m.pth"));
+  RunPyRef({"pth", dir / "m.pth", "strided"});
+  auto archive = TorchArchive::Open(dir / "m.pth");
   ASSERT_FALSE(archive.ok());
   EXPECT_NE(archive.error().message().find("tensor layers.0.w: strides [1, 6] are not contiguous"),
             std::string::npos)
@@ -76,8 +76,8 @@ TEST(TorchArchive, NonContiguousTensorsAreRefused) {
 
 TEST(TorchArchive, EveryTruncationIsAnError) {
   TempDir dir;
-  RunPyRef({"pth", dir.File("m.pth"), "plain"});
-  auto bytes = ReadBytes(dir.File("m.pth"));
+  RunPyRef({"pth", dir / "m.pth", "plain"});
+  auto bytes = ReadBytes(dir / "m.pth");
   for (size_t size = 0; size < bytes.size(); ++size) {
     std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + size);
     EXPECT_FALSE(ParseBytes(cut).ok()) << "truncated to " << size;
@@ -86,8 +86,8 @@ TEST(TorchArchive, EveryTruncationIsAnError) {
 
 TEST(TorchArchive, BitFlipsNeverCrashAndPickleFlipsAreCaught) {
   TempDir dir;
-  RunPyRef({"pth", dir.File("m.pth"), "zip64"});
-  auto bytes = ReadBytes(dir.File("m.pth"));
+  RunPyRef({"pth", dir / "m.pth", "zip64"});
+  auto bytes = ReadBytes(dir / "m.pth");
   auto zip = ZipReader::Parse(bytes, "m.pth");
   ASSERT_TRUE(zip.ok());
   const ZipEntry* pickle = zip->Find("model/data.pkl");
@@ -181,14 +181,14 @@ TEST(TorchWriter, RejectsWrongByteCountAndWritesNothing) {
                 {2, 3},
                 {reinterpret_cast<const uint8_t*>(f32.data()), f32.size() * sizeof(float)},
                 nullptr};
-  const Status status = WriteTorchCheckpoint(dir.File("w.pt"), tensors);
+  const Status status = WriteTorchCheckpoint(dir / "w.pt", tensors);
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code(), ErrorCode::kInvalidArgument);
   EXPECT_NE(status.error().message().find("w.pt: tensor layers.0.attention.wq.weight has 20 bytes, "
                                           "its shape needs 24"),
             std::string::npos)
       << status.error().message();
-  EXPECT_FALSE(std::filesystem::exists(dir.File("w.pt")));
+  EXPECT_FALSE(std::filesystem::exists(dir / "w.pt"));
 }
 
 TEST(TorchWriter, OutputReadByPythonAndByUs) {
@@ -206,8 +206,8 @@ TEST(TorchWriter, OutputReadByPythonAndByUs) {
     tensors[1] = {"norm.weight", DType::kBF16, {3}, bytes(half), nullptr};
     tensors[2] = {"emb", DType::kF16, {1, 3}, bytes(half), nullptr};
     tensors[3] = {"scalar", DType::kF32, {}, bytes(f32).subspan(0, 4), nullptr};
-    ASSERT_TRUE(WriteTorchCheckpoint(dir.File("w.pt"), tensors, {.force_zip64 = zip64}).ok());
-    auto read = RunPyRef({"read-pth", dir.File("w.pt")});
+    ASSERT_TRUE(WriteTorchCheckpoint(dir / "w.pt", tensors, {.force_zip64 = zip64}).ok());
+    auto read = RunPyRef({"read-pth", dir / "w.pt"});
     testing::ExpectTensorsMatch(tensors, read["tensors"]);
     EXPECT_TRUE(read["zip"]["stored"].get<bool>());
     EXPECT_TRUE(read["zip"]["crc_ok"].get<bool>());
@@ -217,7 +217,7 @@ TEST(TorchWriter, OutputReadByPythonAndByUs) {
     EXPECT_EQ(read["zip"]["names"][0], "archive/data.pkl");
     for (const auto& offset : read["zip"]["data_offsets"]) EXPECT_EQ(offset.get<int>() % 64, 0);
 
-    auto archive = TorchArchive::Open(dir.File("w.pt"));
+    auto archive = TorchArchive::Open(dir / "w.pt");
     ASSERT_TRUE(archive.ok()) << archive.error().message();
     testing::ExpectTensorsMatch(archive->tensors(), read["tensors"]);
   }
@@ -242,7 +242,7 @@ TEST(MetaCheckpoint, PermutesQkAndDerivesTheConfig) {
       EXPECT_TRUE(c.rope_scaling.enabled);
       EXPECT_FLOAT_EQ(c.rope_scaling.factor, 8.0f);
       EXPECT_FLOAT_EQ(c.rope_theta, 500000.0f);
-      EXPECT_EQ((*checkpoint)->tokenizer_path(), dir.File("tokenizer.model"));
+      EXPECT_EQ((*checkpoint)->tokenizer_path(), dir / "tokenizer.model");
     }
   }
 }
@@ -251,9 +251,9 @@ TEST(MetaCheckpoint, MissingParamsFieldIsNamed) {
   TempDir dir;
   RunPyRef({"meta", dir.path(), "f32", "untied"});
   nlohmann::json params;
-  std::ifstream(dir.File("params.json")) >> params;
+  std::ifstream(dir / "params.json") >> params;
   params.erase("multiple_of");
-  std::ofstream(dir.File("params.json"), std::ios::trunc) << params.dump();
+  std::ofstream(dir / "params.json", std::ios::trunc) << params.dump();
   auto checkpoint = Checkpoint::Open(dir.path());
   ASSERT_FALSE(checkpoint.ok());
   EXPECT_NE(checkpoint.error().message().find("params.json: missing field \"multiple_of\""),

@@ -68,7 +68,7 @@ void ExpectMatchesReference(const std::string& path) {
 }
 
 std::string WrittenByGgufPy() {
-  std::string path = ::testing::TempDir() + "/all_types.gguf";
+  std::string path = testing::TestFilePath("all_types.gguf");
   RunReference("write", path);
   return path;
 }

@@ -35,7 +35,7 @@ std::string SampleText() {
 
 TEST(SyntheticVocabTest, TiktokenModelMatchesDqbdTiktoken) {
   SyntheticVocab vocab = BuildSyntheticVocab(3000);
-  std::string path = ::testing::TempDir() + "/synthetic_tokenizer.model";
+  std::string path = testing::TestFilePath("synthetic_tokenizer.model");
   ASSERT_TRUE(WriteTiktokenModel(path, vocab).ok());
   auto tokenizer = Tokenizer::Load(path);
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().message();
@@ -54,7 +54,7 @@ TEST(SyntheticVocabTest, TiktokenModelMatchesDqbdTiktoken) {
 
 TEST(SyntheticVocabTest, QwenStyleJsonLoads) {
   SyntheticVocab vocab = BuildSyntheticVocab(1000);
-  std::string dir = ::testing::TempDir() + "/synthetic_qwen";
+  std::string dir = testing::TestFilePath("synthetic_qwen");
   std::filesystem::create_directories(dir);
   TokenizerFacts facts;
   facts.eos_ids = {1002};

@@ -1,15 +1,23 @@
-// Small files written by a test, removed with the test's temporary directory.
+// Small files written by a test, in a directory of the test process's own:
+// ctest runs the tests as parallel processes that share ::testing::TempDir(),
+// so a fixed name there would be written by one test while another reads it.
 #pragma once
-
-#include <gtest/gtest.h>
 
 #include <fstream>
 #include <string>
 
+#include "test_util.h"
+
 namespace lorashare::testing {
 
+// Removed with its contents when the process exits.
+inline std::string TestFilePath(const std::string& name) {
+  static const TempDir dir;
+  return dir / name;
+}
+
 inline std::string WriteTestFile(const std::string& name, const std::string& contents) {
-  std::string path = ::testing::TempDir() + "/" + name;
+  std::string path = TestFilePath(name);
   std::ofstream(path, std::ios::binary) << contents;
   return path;
 }
