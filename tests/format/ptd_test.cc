@@ -207,7 +207,7 @@ TEST(PtdWriter, RejectsConflictingKeysAndBadLayouts) {
 TEST(PtdWriter, FailedWriteLeavesNothingBehind) {
   TempDir dir;
   std::filesystem::create_directory(dir / "taken");
-  WriteBytes(dir / "taken/file", {1});
+  WriteBytes(dir / "taken/file", std::vector<uint8_t>{1});
   std::vector<uint8_t> a = Pattern(24, 1);
   PtdWriter writer;
   ASSERT_TRUE(writer.Add("a", a, std::nullopt).ok());

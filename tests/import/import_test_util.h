@@ -26,7 +26,4 @@ std::string Sha256Hex(std::span<const uint8_t> bytes);
 // and `tensors` holds nothing else.
 void ExpectTensorsMatch(const std::vector<TensorRef>& tensors, const nlohmann::json& manifest);
 
-std::vector<uint8_t> ReadBytes(const std::string& path);
-void WriteBytes(const std::string& path, std::span<const uint8_t> bytes);
-
 }  // namespace lorashare::testing
