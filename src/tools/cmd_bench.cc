@@ -119,7 +119,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 
-constexpr double kMiB = 1024.0 * 1024.0;
 constexpr uint64_t kBandwidthBufferBytes = uint64_t{1} << 30;
 constexpr int kBandwidthPasses = 3;
 constexpr const char* kSampleNames[] = {"load_ms", "ttft_ms", "prefill_tok_s", "decode_tok_s"};

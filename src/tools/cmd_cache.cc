@@ -13,7 +13,6 @@
 namespace lorashare::tools {
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 constexpr uint64_t kHugePage = uint64_t{2} << 20;
 
 std::string Describe(const CachedFile& file) {

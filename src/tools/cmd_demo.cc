@@ -143,10 +143,9 @@ void PrintSummary(const ModelRun& first, const ModelRun& second, const DemoFlags
   uint64_t foundation = SharedDataBytes(FirstData(flags), SecondData(flags));
   fmt::print("Summary (weight sharing {}):\n", flags.no_weight_sharing ? "off" : "on");
   fmt::print("  second model: {}\n", second.loaded.program_path);
-  fmt::print("  second model RSS increase after loading: {:.6f} MiB\n",
-             increase / (1024.0 * 1024.0));
+  fmt::print("  second model RSS increase after loading: {:.6f} MiB\n", increase / kMiB);
   fmt::print("  second model RSS increase by the end of its generation: {:.6f} MiB\n",
-             generation_increase / (1024.0 * 1024.0));
+             generation_increase / kMiB);
   fmt::print("  second model adapter bytes: {} MiB\n", FormatMiB(adapter));
   fmt::print("  second model KV cache bytes: {} MiB ({} tokens)\n", FormatMiB(kv), tokens);
   fmt::print("  adapter + KV cache: {} MiB\n", FormatMiB(adapter + kv));

@@ -16,7 +16,7 @@ Result<TokenizerFacts> TokenizerFactsOf(const std::string& path) {
   return FactsOf(*tokenizer);
 }
 
-double MiB(uint64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+double MiB(uint64_t bytes) { return static_cast<double>(bytes) / kMiB; }
 
 struct ExportFlags {
   ExportOptions options;

@@ -185,7 +185,7 @@ void PrintTotals(const Json& totals) {
   for (const auto& [format, total] : totals.items()) {
     fmt::print("  total {:<6} {:>5} tensors {:>14} B ({:.3f} MiB)\n", format,
                total["tensors"].get<uint64_t>(), total["bytes"].get<uint64_t>(),
-               static_cast<double>(total["bytes"].get<uint64_t>()) / (1024.0 * 1024.0));
+               static_cast<double>(total["bytes"].get<uint64_t>()) / kMiB);
   }
 }
 
