@@ -47,6 +47,10 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
+constexpr size_t kHugePage = size_t{2} << 20;  // x86-64's 2 MiB pages
+
+inline uint64_t FileSize(const std::string& path) { return std::filesystem::file_size(path); }
+
 inline std::vector<uint8_t> ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

@@ -13,7 +13,7 @@
 namespace lorashare {
 namespace {
 
-constexpr size_t kHugePage = size_t{2} << 20;
+using testing::kHugePage;
 
 // Bytes no two offsets of a few MiB share by accident.
 std::vector<uint8_t> Pattern(size_t size) {

@@ -15,6 +15,8 @@
 namespace lorashare {
 namespace {
 
+using testing::kHugePage;
+
 TEST(ReadIntoPageCache, ReadsEveryByte) {
   testing::TempDir dir;
   const std::string path = dir / "file.bin";
@@ -73,8 +75,6 @@ TEST(ReadIntoPageCache, MissingFileIsNamed) {
     EXPECT_NE(file.error().message().find("absent.ptd"), std::string::npos);
   }
 }
-
-constexpr size_t kHugePage = size_t{2} << 20;
 
 // Writes `bytes` bytes of a repeating pattern in 4 KiB write(2) calls, which
 // the page cache keeps as 4 KiB folios.

@@ -16,7 +16,7 @@ namespace {
 
 const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 
-class PrefaultTest : public testing::Test {
+class PrefaultTest : public ::testing::Test {
  protected:
   static constexpr size_t kPages = 16;
   void SetUp() override {

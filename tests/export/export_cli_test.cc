@@ -12,11 +12,10 @@
 namespace lorashare {
 namespace {
 
+using testing::FileSize;
 using testing::RunCommand;
 using testing::RunLorashare;
 using testing::TempDir;
-
-uint64_t SizeOf(const std::string& path) { return std::filesystem::file_size(path); }
 
 std::string ReadBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -65,11 +64,11 @@ TEST_F(ExportTest, BaseAndLoraExportsWriteIdenticalFoundationFiles) {
   ASSERT_TRUE(adapter.ok()) << adapter.error().message();
   uint64_t adapter_bytes = 0;
   for (const auto& t : adapter->tensors()) adapter_bytes += t.bytes.size();
-  const double difference = static_cast<double>(SizeOf(dir_ / "lora.pte")) -
-                            static_cast<double>(SizeOf(dir_ / "llama.pte"));
+  const double difference = static_cast<double>(FileSize(dir_ / "lora.pte")) -
+                            static_cast<double>(FileSize(dir_ / "llama.pte"));
   EXPECT_GE(difference, static_cast<double>(adapter_bytes));
   EXPECT_LE(difference, 1.02 * static_cast<double>(adapter_bytes) + 64 * 1024);
-  EXPECT_LT(SizeOf(dir_ / "llama.pte"), 1u << 20);
+  EXPECT_LT(FileSize(dir_ / "llama.pte"), 1u << 20);
 }
 
 TEST_F(ExportTest, FoundationKeysAreContentHashesCheckedIndependently) {
@@ -94,7 +93,7 @@ TEST_F(ExportTest, AdapterWeightsInTheirOwnDataFile) {
           .exit_code,
       0);
   // The program only grows by the instructions and tensor entries.
-  EXPECT_LT(SizeOf(dir_ / "lora.pte"), SizeOf(dir_ / "llama.pte") + 64 * 1024);
+  EXPECT_LT(FileSize(dir_ / "lora.pte"), FileSize(dir_ / "llama.pte") + 64 * 1024);
   auto resolved = RunLorashare("inspect " + dir_ / "lora.pte" + " --data " +
                                dir_ / "foundation.ptd" + "," + dir_ / "lora.ptd");
   EXPECT_EQ(resolved.exit_code, 0) << resolved.output;
@@ -125,8 +124,8 @@ TEST_F(ExportTest, Bf16ExportHalvesTheFoundation) {
   auto bf16 = Export("--dtype bf16 --output " + dir_ / "bf16.pte" + " --foundation-weights " +
                      dir_ / "bf16.ptd");
   ASSERT_EQ(bf16.exit_code, 0) << bf16.output;
-  const double ratio = static_cast<double>(SizeOf(dir_ / "bf16.ptd")) /
-                       static_cast<double>(SizeOf(dir_ / "f32.ptd"));
+  const double ratio = static_cast<double>(FileSize(dir_ / "bf16.ptd")) /
+                       static_cast<double>(FileSize(dir_ / "f32.ptd"));
   EXPECT_GT(ratio, 0.45);
   EXPECT_LT(ratio, 0.60);
 }

@@ -21,11 +21,10 @@
 namespace lorashare {
 namespace {
 
+using testing::FileSize;
 using testing::RunCommand;
 using testing::RunLorashare;
 using testing::TempDir;
-
-uint64_t SizeOf(const std::string& path) { return std::filesystem::file_size(path); }
 
 // A program and the foundation it was exported with.
 struct Exported {
@@ -342,7 +341,7 @@ TEST_F(QuantizedExportTest, SizesFollowTheLayouts) {
       EXPECT_LE(static_cast<double>(t.nbytes), expected + 3 * 63) << t.name;
     }
     // The file is its tensors plus head and alignment padding.
-    const uint64_t file = SizeOf(dir_ / (std::string(name) + ".ptd"));
+    const uint64_t file = FileSize(dir_ / (std::string(name) + ".ptd"));
     EXPECT_GE(file, tensor_bytes);
     EXPECT_LE(file, tensor_bytes + (e.foundation->segment_count() + 2) * 4096);
     // Large packed blobs start on a page, so they map straight into kernels.
@@ -353,9 +352,9 @@ TEST_F(QuantizedExportTest, SizesFollowTheLayouts) {
       }
     }
   }
-  EXPECT_LT(SizeOf(dir_ / "g128.ptd"), SizeOf(dir_ / "g32.ptd"));
-  EXPECT_LT(SizeOf(dir_ / "g32.ptd"), SizeOf(dir_ / "int8.ptd"));
-  EXPECT_LT(SizeOf(dir_ / "int8.ptd"), SizeOf(dir_ / "f32.ptd"));
+  EXPECT_LT(FileSize(dir_ / "g128.ptd"), FileSize(dir_ / "g32.ptd"));
+  EXPECT_LT(FileSize(dir_ / "g32.ptd"), FileSize(dir_ / "int8.ptd"));
+  EXPECT_LT(FileSize(dir_ / "int8.ptd"), FileSize(dir_ / "f32.ptd"));
 }
 
 // LoRA A/B stay f32 (or bf16 on request) and B carries the adapter's scale,

@@ -363,7 +363,7 @@ TEST_P(KernelTest, ArgMaxMatchesReference) {
   }
 }
 
-class LoraLayoutTest : public testing::TestWithParam<std::tuple<int64_t, WeightLayout>> {
+class LoraLayoutTest : public ::testing::TestWithParam<std::tuple<int64_t, WeightLayout>> {
  protected:
   void SetUp() override {
     hwy::SetSupportedTargetsForTest(std::get<0>(GetParam()));
@@ -425,9 +425,9 @@ TEST_P(LoraLayoutTest, LoraUpRowsWritesOnlyItsRows) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, LoraLayoutTest,
-                         testing::Combine(testing::ValuesIn(KernelTargets()),
-                                          testing::ValuesIn(kPlainLayouts)),
-                         [](const testing::TestParamInfo<LoraLayoutTest::ParamType>& info) {
+                         ::testing::Combine(::testing::ValuesIn(KernelTargets()),
+                                            ::testing::ValuesIn(kPlainLayouts)),
+                         [](const ::testing::TestParamInfo<LoraLayoutTest::ParamType>& info) {
                            return std::string(hwy::TargetName(std::get<0>(info.param))) + "_" +
                                   std::string(WeightLayoutBaseName(std::get<1>(info.param)));
                          });

@@ -17,7 +17,7 @@ struct Layout {
   int64_t kv_heads, head_dim, capacity;
 };
 
-class KvRunsTest : public testing::TestWithParam<Layout> {};
+class KvRunsTest : public ::testing::TestWithParam<Layout> {};
 
 TEST_P(KvRunsTest, RunsCoverThePositionsWrittenAndStayInTheCache) {
   const Layout l = GetParam();
@@ -70,9 +70,9 @@ TEST_P(KvRunsTest, RunsCoverThePositionsWrittenAndStayInTheCache) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, KvRunsTest,
-                         testing::Values(Layout{DType::kF32, 2, 8, 192},
-                                         Layout{DType::kF16, 3, 16, 128},
-                                         Layout{DType::kI8, 2, 6, 192}));
+                         ::testing::Values(Layout{DType::kF32, 2, 8, 192},
+                                           Layout{DType::kF16, 3, 16, 128},
+                                           Layout{DType::kI8, 2, 6, 192}));
 
 }  // namespace
 }  // namespace lorashare

@@ -18,7 +18,7 @@
 
 namespace lorashare {
 
-class PerTargetTest : public testing::TestWithParam<int64_t> {
+class PerTargetTest : public ::testing::TestWithParam<int64_t> {
  protected:
   void SetUp() override {
     hwy::SetSupportedTargetsForTest(GetParam());
@@ -28,7 +28,7 @@ class PerTargetTest : public testing::TestWithParam<int64_t> {
   void TearDown() override { hwy::SetSupportedTargetsForTest(0); }
 };
 
-inline std::string TargetTestName(const testing::TestParamInfo<int64_t>& info) {
+inline std::string TargetTestName(const ::testing::TestParamInfo<int64_t>& info) {
   return hwy::TargetName(info.param);
 }
 
@@ -44,7 +44,7 @@ inline std::vector<int64_t> KernelTargets() {
 }
 
 #define LORASHARE_INSTANTIATE_PER_TARGET(suite) \
-  INSTANTIATE_TEST_SUITE_P(Targets, suite, testing::ValuesIn(KernelTargets()), TargetTestName)
+  INSTANTIATE_TEST_SUITE_P(Targets, suite, ::testing::ValuesIn(KernelTargets()), TargetTestName)
 
 inline std::vector<float> RandomFloats(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   std::mt19937 rng(seed);

@@ -13,8 +13,6 @@
 namespace lorashare::testing {
 namespace fs = std::filesystem;
 
-std::string SourceDir() { return LORASHARE_SOURCE_DIR; }
-
 std::string ReadFileOrDie(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-namespace lorashare::testing {
+#include "test_util.h"  // SourceDir
 
-std::string SourceDir();
+namespace lorashare::testing {
 
 // A directory holding Llama 3's vocabulary exported from llama3-tokenizer-js
 // (tokenizer.model, tokenizer.json, tokenizer_config.json), a >= 1 MB corpus

@@ -120,7 +120,7 @@ TEST(Sampler, NucleusOfPeakedDistributionIsOneToken) {
 }
 
 // Below 1, draws walk the sorted nucleus; at 1, every token in id order.
-class SamplerDraws : public testing::TestWithParam<double> {};
+class SamplerDraws : public ::testing::TestWithParam<double> {};
 
 TEST_P(SamplerDraws, FollowTheNucleus) {
   std::vector<float> logits = RandomLogits(50, 9, 1.0f);
@@ -138,7 +138,7 @@ TEST_P(SamplerDraws, FollowTheNucleus) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(TopP, SamplerDraws, testing::Values(0.8, 1.0));
+INSTANTIATE_TEST_SUITE_P(TopP, SamplerDraws, ::testing::Values(0.8, 1.0));
 
 TEST(Sampler, RejectsBadOptions) {
   for (SamplerOptions options :

@@ -17,6 +17,7 @@ using testing::Llama3ReferenceDir;
 using testing::ParseIds;
 using testing::Qwen2HfDir;
 using testing::ReadFileOrDie;
+using testing::TokenizerLoadError;
 using testing::WriteTestFile;
 
 std::unique_ptr<Tokenizer> LoadOrFail(const std::string& path) {
@@ -107,31 +108,28 @@ TEST(HfTokenizerTest, MetaspaceByteFallbackVocabulary) {
   EXPECT_EQ(*tokenizer->Encode("<s>hi"), (std::vector<int32_t>{0, 7}));
 }
 
-std::string LoadError(const std::string& name, const std::string& contents) {
-  auto loaded = Tokenizer::Load(WriteTestFile(name, contents));
-  return loaded.ok() ? "loaded" : loaded.error().message();
-}
-
 TEST(HfTokenizerTest, RejectsBadFiles) {
   std::string real = ReadFileOrDie(Llama3ReferenceDir() + "/tokenizer.json");
-  EXPECT_THAT(LoadError("tokenizer.json", real.substr(0, real.size() / 2)),
+  EXPECT_THAT(TokenizerLoadError("tokenizer.json", real.substr(0, real.size() / 2)),
               HasSubstr("not valid JSON"));
-  EXPECT_THAT(LoadError("t1.json", R"({"model": {"type": "WordPiece", "vocab": {}}})"),
+  EXPECT_THAT(TokenizerLoadError("t1.json", R"({"model": {"type": "WordPiece", "vocab": {}}})"),
               HasSubstr("model of type 'WordPiece'"));
-  EXPECT_THAT(LoadError("t2.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1},
+  EXPECT_THAT(TokenizerLoadError("t2.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1},
       "merges": ["a c"]}})"),
               HasSubstr("merges[0]"));
-  EXPECT_THAT(
-      LoadError("t3.json", R"({"model": {"type": "BPE", "vocab": {"a": 7}, "merges": []}})"),
-      HasSubstr("past the"));
-  EXPECT_THAT(LoadError("t4.json", R"({"model": {"type": "BPE", "vocab": [1, 2]}})"),
+  EXPECT_THAT(TokenizerLoadError("t3.json",
+                                 R"({"model": {"type": "BPE", "vocab": {"a": 7}, "merges": []}})"),
+              HasSubstr("past the"));
+  EXPECT_THAT(TokenizerLoadError("t4.json", R"({"model": {"type": "BPE", "vocab": [1, 2]}})"),
               HasSubstr("model.vocab"));
-  EXPECT_THAT(LoadError("t5.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+  EXPECT_THAT(
+      TokenizerLoadError("t5.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
       "normalizer": {"type": "NFKC"}})"),
-              HasSubstr("normalizer of type 'NFKC'"));
-  EXPECT_THAT(LoadError("t6.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+      HasSubstr("normalizer of type 'NFKC'"));
+  EXPECT_THAT(
+      TokenizerLoadError("t6.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
       "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(("}, "behavior": "Isolated"}})"),
-              HasSubstr("does not compile"));
+      HasSubstr("does not compile"));
 }
 
 }  // namespace

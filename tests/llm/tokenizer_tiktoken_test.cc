@@ -16,6 +16,7 @@ using ::testing::HasSubstr;
 using testing::Llama3ReferenceDir;
 using testing::ParseIds;
 using testing::ReadFileOrDie;
+using testing::TokenizerLoadError;
 using testing::WriteTestFile;
 
 const Tokenizer& Llama3() {
@@ -127,27 +128,26 @@ TEST(TiktokenTest, RejectsBadText) {
   EXPECT_FALSE(Llama3().TokenBytes(1 << 30).ok());
 }
 
-std::string LoadError(const std::string& name, const std::string& contents) {
-  auto loaded = Tokenizer::Load(WriteTestFile(name, contents));
-  return loaded.ok() ? "loaded" : loaded.error().message();
-}
-
 TEST(TiktokenTest, RejectsBadFiles) {
   auto missing = Tokenizer::Load(::testing::TempDir() + "/no-such-tokenizer.model");
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.error().message(), HasSubstr("no-such-tokenizer.model"));
-  EXPECT_THAT(LoadError("empty.model", ""), HasSubstr("empty"));
+  EXPECT_THAT(TokenizerLoadError("empty.model", ""), HasSubstr("empty"));
   // Truncated in the middle of a line of the real vocabulary.
   std::string real = ReadFileOrDie(Llama3ReferenceDir() + "/tokenizer.model");
   std::string cut = real.substr(0, real.find("\n", 1000) + 4);
-  EXPECT_THAT(LoadError("cut.model", cut), HasSubstr("line"));
-  EXPECT_THAT(LoadError("b64.model", "IQ== 0\nI*== 1\n"), HasSubstr("line 2: invalid base64"));
-  EXPECT_THAT(LoadError("rank.model", "IQ== 0\nIg== 0\n"), HasSubstr("line 2: duplicate rank 0"));
-  EXPECT_THAT(LoadError("bytes.model", "IQ== 0\nIQ== 1\n"), HasSubstr("repeats"));
-  EXPECT_THAT(LoadError("gap.model", "IQ== 0\nIg== 2\nIw== 3\n"), HasSubstr("rank 1 is missing"));
-  EXPECT_THAT(LoadError("huge.model", "IQ== 2000000000\n"), HasSubstr("beyond"));
+  EXPECT_THAT(TokenizerLoadError("cut.model", cut), HasSubstr("line"));
+  EXPECT_THAT(TokenizerLoadError("b64.model", "IQ== 0\nI*== 1\n"),
+              HasSubstr("line 2: invalid base64"));
+  EXPECT_THAT(TokenizerLoadError("rank.model", "IQ== 0\nIg== 0\n"),
+              HasSubstr("line 2: duplicate rank 0"));
+  EXPECT_THAT(TokenizerLoadError("bytes.model", "IQ== 0\nIQ== 1\n"), HasSubstr("repeats"));
+  EXPECT_THAT(TokenizerLoadError("gap.model", "IQ== 0\nIg== 2\nIw== 3\n"),
+              HasSubstr("rank 1 is missing"));
+  EXPECT_THAT(TokenizerLoadError("huge.model", "IQ== 2000000000\n"), HasSubstr("beyond"));
   // A valid file whose vocabulary lacks single bytes cannot encode everything.
-  EXPECT_THAT(LoadError("bytes2.model", "IQ== 0\nIg== 1\n"), HasSubstr("no token for byte"));
+  EXPECT_THAT(TokenizerLoadError("bytes2.model", "IQ== 0\nIg== 1\n"),
+              HasSubstr("no token for byte"));
 }
 
 }  // namespace

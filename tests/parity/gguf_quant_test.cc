@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/output_file.h"
+#include "gguf_py.h"
 #include "llamacpp_runner.h"
 #include "random_model.h"
 #include "test_util.h"
@@ -97,17 +98,6 @@ TEST(GgufQuantTest, MakeTestModelFlag) {
   EXPECT_NE(bad.output.find("--gguf-type"), std::string::npos) << bad.output;
 }
 
-bool HaveGgufPy() {
-  return std::filesystem::exists(SourceDir() + "/third_party/llama.cpp-src/gguf-py/gguf");
-}
-
-const json* FindTensor(const json& dump, const std::string& name) {
-  for (const json& tensor : dump["tensors"]) {
-    if (tensor["name"] == name) return &tensor;
-  }
-  return nullptr;
-}
-
 struct QuantCase {
   Architecture arch;  // kLlama: untied embeddings; kQwen3: tied
   GgmlType type;
@@ -124,13 +114,8 @@ TEST_P(GgufQuantFileTest, GgufPyReadsAndRequantizesTheSameBlocks) {
   Status status = WriteModelGguf(dir / "q.gguf", model.config, model.tokenizer, model.tensors,
                                  {.matrix_type = c.type});
   ASSERT_TRUE(status.ok()) << status.error().message();
-  CommandResult result = RunCommand(
-      "/usr/bin/python3 " + SourceDir() + "/tests/parity/gguf_dump.py " + (dir / "q.gguf") +
-      " --requantize " + (dir / "f32.gguf") + " > " + (dir / "d.json"));
-  ASSERT_EQ(result.exit_code, 0) << result.output;
-  auto text = ReadWholeFile(dir / "d.json");
-  ASSERT_TRUE(text.ok());
-  const json dump = json::parse(*text);
+  const json dump = DumpGguf(dir, dir / "q.gguf", "--requantize " + (dir / "f32.gguf"));
+  ASSERT_TRUE(dump.is_object());
   EXPECT_EQ(dump["fields"]["general.file_type"], c.type == GgmlType::kQ4_0 ? 2 : 7);
 
   const std::string name = c.type == GgmlType::kQ4_0 ? "Q4_0" : "Q8_0";

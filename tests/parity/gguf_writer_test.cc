@@ -11,6 +11,7 @@
 #include <set>
 
 #include "base/output_file.h"
+#include "gguf_py.h"
 #include "random_model.h"
 #include "test_util.h"
 
@@ -18,28 +19,6 @@ namespace lorashare::testing {
 namespace {
 
 using nlohmann::json;
-
-bool HaveGgufPy() {
-  return std::filesystem::exists(SourceDir() + "/third_party/llama.cpp-src/gguf-py/gguf");
-}
-
-json DumpGguf(const TempDir& dir, const std::string& gguf, const std::string& extra = "") {
-  const std::string out = dir / "dump.json";
-  CommandResult result =
-      RunCommand("/usr/bin/python3 " + SourceDir() + "/tests/parity/gguf_dump.py " + gguf + " " +
-                 extra + " > " + out);
-  EXPECT_EQ(result.exit_code, 0) << result.output;
-  auto text = ReadWholeFile(out);
-  EXPECT_TRUE(text.ok());
-  return text.ok() ? json::parse(*text, nullptr, false) : json();
-}
-
-const json* FindTensor(const json& dump, const std::string& name) {
-  for (const json& tensor : dump["tensors"]) {
-    if (tensor["name"] == name) return &tensor;
-  }
-  return nullptr;
-}
 
 // Compares a dumped tensor with the one written: ggml dims are the reverse of
 // the row-major shape; values equal (f32) or within f16 rounding.

@@ -20,7 +20,7 @@
 namespace lorashare {
 namespace {
 
-class ExportedModelTest : public testing::TestWithParam<const char*> {
+class ExportedModelTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -216,7 +216,7 @@ TEST_P(ExportedModelTest, QuantizedExportsTrackTheReference) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Presets, ExportedModelTest, testing::Values("tiny", "tiny-qwen3"),
+INSTANTIATE_TEST_SUITE_P(Presets, ExportedModelTest, ::testing::Values("tiny", "tiny-qwen3"),
                          [](const auto& info) {
                            return std::string(info.param) == "tiny" ? "Llama" : "Qwen3";
                          });

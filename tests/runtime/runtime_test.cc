@@ -27,8 +27,9 @@ namespace lorashare {
 namespace {
 
 using namespace testing_tiny;  // NOLINT
+using testing_tiny::Lora;
 
-class RuntimeTest : public testing::Test {
+class RuntimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -545,7 +546,7 @@ TEST_F(RuntimeTest, QuantizedProgramsMatchDequantizedReference) {
 }
 
 // Greedy decoding of `steps` tokens after `prompt`.
-std::vector<int32_t> Greedy(const Model& model, std::vector<int32_t> prompt, int steps) {
+std::vector<int32_t> GreedyTokens(const Model& model, std::vector<int32_t> prompt, int steps) {
   auto session = model.NewSession(static_cast<int32_t>(prompt.size()) + steps);
   EXPECT_TRUE(session.ok());
   std::vector<int32_t> generated;
@@ -576,8 +577,8 @@ TEST_F(RuntimeTest, Int8GreedyTokensEqualF32) {
   std::set<int32_t> distinct;
   for (const std::vector<int32_t>& prompt :
        {std::vector<int32_t>{1, 17, 5, 42, 9}, {1, 60, 3}, {1, 88, 12, 7, 30, 51}}) {
-    const auto want = Greedy(*f32, prompt, 20);
-    EXPECT_EQ(Greedy(*int8, prompt, 20), want);
+    const auto want = GreedyTokens(*f32, prompt, 20);
+    EXPECT_EQ(GreedyTokens(*int8, prompt, 20), want);
     distinct.insert(want.begin(), want.end());
   }
   // Not one token repeated: the comparison covers varied logits.

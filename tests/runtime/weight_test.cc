@@ -30,7 +30,7 @@ bool PagePresent(const void* address) {
   return read && (entry >> 63) != 0;
 }
 
-class WeightTest : public testing::Test {
+class WeightTest : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = (std::filesystem::temp_directory_path() /
