@@ -281,7 +281,7 @@ HWY_INLINE void Q8Tile(const QuantProblem& p, int64_t tile, int64_t token) {
 // correction, take two dot products per chunk of 8 columns (low nibbles with
 // the chunk's first four activations broadcast, high nibbles with the next
 // four), and are converted and scaled once. kChunks > 0 fixes the chunks per
-// group at compile time (group_size / 8), so the group's loop unrolls.
+// group at compile time (group_size / 8), so the group's loop unrolls whole.
 template <size_t kTiles, size_t kTokens, int64_t kChunks = 0>
 HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
   constexpr size_t kVecs = kTiles * kVecsPerTile;
@@ -291,6 +291,11 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
   const hn::Rebind<hwy::float16_t, DF> dh;
   const int64_t groups = p.g.groups_per_row();
   const int64_t chunks_per_group = kChunks > 0 ? kChunks : p.g.group_size / 8;
+  // Otherwise the loop unrolls by 32 columns, which every group size divides.
+  // (Unrolled by 16 with a run-time count, g32's 4 chunks ran in the
+  // remainder loop: this made `kernels_bench BM_MatMul` q4g32 n=128
+  // 1.14-1.25x faster and 1B prefill of 128 tokens at 8da4w g32 1.12x.)
+  constexpr int64_t kUnroll = kChunks > 0 ? kChunks : 4;
   const uint64_t tile_bytes = p.g.row_bytes * kTileRows;
   const uint64_t tile_scale_bytes = static_cast<uint64_t>(groups) * kTileRows * 2;
   const auto low_nibbles = hn::Set(du8, 0x0F);
@@ -308,22 +313,24 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
       const VI32 c = hn::Set(di32, p.corr[(token + static_cast<int64_t>(t)) * p.corr_stride + g]);
       for (size_t v = 0; v < kVecs; ++v) sum[v][t] = c;
     }
+    for (int64_t k0 = g * chunks_per_group; k0 < (g + 1) * chunks_per_group; k0 += kUnroll) {
 #pragma GCC unroll 16
-    for (int64_t k = g * chunks_per_group; k < (g + 1) * chunks_per_group; ++k) {
-      PrefetchAhead<kTiles, kTokens>(w, tile_bytes, k * 64);
-      VU8 low[kVecs], high[kVecs];
-      for (size_t v = 0; v < kVecs; ++v) {
-        const VU8 bytes = hn::LoadU(du8, w + VecOffset(v, tile_bytes, 4) + k * 64);
-        low[v] = hn::And(bytes, low_nibbles);
-        high[v] =
-            hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(DU16(), bytes))), low_nibbles);
-      }
-      for (size_t t = 0; t < kTokens; ++t) {
-        const uint8_t* x = p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 8;
-        const VI8 x_low = BroadcastFour(DI8(), x);
-        const VI8 x_high = BroadcastFour(DI8(), x + 4);
+      for (int64_t k = k0; k < k0 + kUnroll; ++k) {
+        PrefetchAhead<kTiles, kTokens>(w, tile_bytes, k * 64);
+        VU8 low[kVecs], high[kVecs];
         for (size_t v = 0; v < kVecs; ++v) {
-          sum[v][t] = DotBytes(DotBytes(sum[v][t], low[v], x_low), high[v], x_high);
+          const VU8 bytes = hn::LoadU(du8, w + VecOffset(v, tile_bytes, 4) + k * 64);
+          low[v] = hn::And(bytes, low_nibbles);
+          high[v] =
+              hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(DU16(), bytes))), low_nibbles);
+        }
+        for (size_t t = 0; t < kTokens; ++t) {
+          const uint8_t* x = p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 8;
+          const VI8 x_low = BroadcastFour(DI8(), x);
+          const VI8 x_high = BroadcastFour(DI8(), x + 4);
+          for (size_t v = 0; v < kVecs; ++v) {
+            sum[v][t] = DotBytes(DotBytes(sum[v][t], low[v], x_low), high[v], x_high);
+          }
         }
       }
     }
@@ -375,12 +382,14 @@ struct Q8Kernel {
   }
 };
 
-// GEMV of groups of 64 and 128 columns runs with the group's loop unrolled.
-// A group's dot products are one dependent chain (16 or 32 long), so the
+// GEMV of groups of 64 and 128 columns unrolls the whole group's loop. A
+// group's dot products are one dependent chain (16 or 32 long), so the
 // out-of-order window must hold the next group to overlap them; without the
 // loop's counter and branch per chunk it holds more of it. Interleaved in
 // one process over a decode-shaped stack, g128 ran 8% faster (0.925 of the
-// time, fast memory phase); g32 measured 0.8% slower and keeps the loop.
+// time, fast memory phase) than with a loop per chunk. A g32 group is the
+// 32-column unroll every tile has (1B decode paired against the loop per
+// chunk: 1.008, 1.008).
 struct Q4Kernel {
   const QuantProblem& p;
   template <size_t kTiles, size_t kTokens>
