@@ -6,12 +6,14 @@
 #include <fstream>
 #include <iterator>
 
+#include "export/check_ptd_keys.h"
 #include "import/safetensors.h"
 #include "test_util.h"
 
 namespace lorashare {
 namespace {
 
+using testing::CheckPtdKeys;
 using testing::FileSize;
 using testing::RunCommand;
 using testing::RunLorashare;
@@ -76,9 +78,7 @@ TEST_F(ExportTest, FoundationKeysAreContentHashesCheckedIndependently) {
       Export("--output " + dir_ / "llama.pte" + " --foundation-weights " + dir_ / "foundation.ptd")
           .exit_code,
       0);
-  auto check =
-      RunCommand("/usr/bin/python3 " + testing::SourceDir() + "/tests/export/check_ptd_keys.py " +
-                 testing::SourceDir() + "/src/format/flat_tensor.fbs " + dir_ / "foundation.ptd");
+  auto check = CheckPtdKeys(dir_ / "foundation.ptd");
   EXPECT_EQ(check.exit_code, 0) << check.output;
   EXPECT_NE(check.output.find("ok "), std::string::npos) << check.output;
 }

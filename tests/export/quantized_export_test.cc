@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "export/check_ptd_keys.h"
 #include "format/program.h"
 #include "format/ptd.h"
 #include "import/checkpoint.h"
@@ -21,6 +22,7 @@
 namespace lorashare {
 namespace {
 
+using testing::CheckPtdKeys;
 using testing::FileSize;
 using testing::RunCommand;
 using testing::RunLorashare;
@@ -158,10 +160,7 @@ TEST_F(QuantizedExportTest, KeysAndLayoutsCheckedIndependently) {
   for (const char* mode : kModes) {
     SCOPED_TRACE(mode);
     ASSERT_EQ(Export("lora", mode).exit_code, 0);
-    const std::string src = testing::SourceDir();
-    auto check = RunCommand("/usr/bin/python3 " + src + "/tests/export/check_ptd_keys.py " + src +
-                            "/src/format/flat_tensor.fbs " + dir_ / "lora.ptd" + " " + src +
-                            "/src/format/program.fbs " + dir_ / "lora.pte");
+    auto check = CheckPtdKeys(dir_ / "lora.ptd", dir_ / "lora.pte");
     EXPECT_EQ(check.exit_code, 0) << check.output;
     EXPECT_EQ(check.output.rfind("ok ", 0), 0u) << check.output;
   }
@@ -183,9 +182,7 @@ TEST_F(QuantizedExportTest, KeysAndLayoutsCheckedIndependently) {
     file.seekp(static_cast<std::streamoff>(offset));
     file.put(byte);
   }
-  auto refused =
-      RunCommand("/usr/bin/python3 " + testing::SourceDir() + "/tests/export/check_ptd_keys.py " +
-                 testing::SourceDir() + "/src/format/flat_tensor.fbs " + dir_ / "base.ptd");
+  auto refused = CheckPtdKeys(dir_ / "base.ptd");
   EXPECT_EQ(refused.exit_code, 1) << refused.output;
   EXPECT_NE(refused.output.find("content hash"), std::string::npos) << refused.output;
 }
