@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +66,10 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
   const std::vector<std::unique_ptr<RopeFrequencies>>& ropes() const { return ropes_; }
   DType kv_type() const { return kv_type_; }
   ThreadPool* pool() const { return pool_.get(); }
+  // Maps every page of the weights used in place (base/prefault.h), once:
+  // the first Forward of any session calls it, so that loading stays a
+  // mapping and the first prompt does not fault the weights in page by page.
+  void MakeWeightsResident() const;
 
  private:
   LoadedModel(std::shared_ptr<const ProgramFile> program, ExecutionPlan plan,
@@ -94,6 +99,7 @@ class LoadedModel final : public Model, public std::enable_shared_from_this<Load
   std::vector<Step> steps_;
   DType kv_type_;
   uint64_t adapter_bytes_ = 0;
+  mutable std::once_flag weights_resident_;
 };
 
 }  // namespace lorashare

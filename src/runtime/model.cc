@@ -6,6 +6,7 @@
 
 #include <limits>
 
+#include "base/prefault.h"
 #include "kernels/attention.h"
 
 #include "runtime/data_files.h"
@@ -276,6 +277,14 @@ int32_t LoadedModel::RopeFor(int64_t head_dim) {
 const void* LoadedModel::WeightData(int32_t tensor) const {
   auto it = weights_.lower_bound({tensor, KernelFormat::kAsStored});
   return it != weights_.end() && it->first.first == tensor ? it->second->data() : nullptr;
+}
+
+void LoadedModel::MakeWeightsResident() const {
+  std::call_once(weights_resident_, [this] {
+    for (const auto& [key, weight] : weights_) {
+      if (!weight->is_copy()) PrefaultForRead(weight->data(), weight->nbytes());
+    }
+  });
 }
 
 uint64_t LoadedModel::KvCacheBytes(int32_t max_seq_len) const {

@@ -40,6 +40,7 @@ class LoadedSession final : public Session {
 
   Result<std::span<const float>> Forward(std::span<const int32_t> tokens) override {
     LS_RETURN_IF_ERROR(CheckTokens(tokens));
+    model_->MakeWeightsResident();
     MakeKvResident(position_ + static_cast<int64_t>(tokens.size()));
     const auto logits = Executor(*model_, buffers_).Run(tokens, position_);
     position_ += static_cast<int32_t>(tokens.size());

@@ -1,15 +1,22 @@
 // PrefaultForWrite makes exactly the whole pages inside its range resident
 // (checked with mincore on a fresh anonymous mapping), and the memory stays
-// writable and unchanged.
+// writable and unchanged. PrefaultForRead maps every page its range touches
+// into a fresh mapping of a file (checked with the mapping's Rss in smaps:
+// mincore would count the file's cached pages, mapped or not).
 #include "base/prefault.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <vector>
+
+#include "base/memory_stats.h"
+#include "test_util.h"
 
 namespace lorashare {
 namespace {
@@ -61,6 +68,42 @@ TEST_F(PrefaultTest, ContentsStayAndStayWritable) {
   EXPECT_EQ(data_[3 * kPage], 0);  // populated pages read as zeros
   std::memset(data_, 1, kPages * kPage);
   EXPECT_EQ(data_[kPages * kPage - 1], 1);
+}
+
+// Bytes of a file mapping that this process has mapped.
+uint64_t MappedBytes(const void* mapping) {
+  auto pages = ReadMappingPages(mapping);
+  EXPECT_TRUE(pages.ok()) << pages.error().message();
+  return pages.ok() ? pages->rss_bytes : 0;
+}
+
+TEST(PrefaultForReadTest, PagesTheRangeTouchesBecomeMapped) {
+  constexpr size_t kPages = 32;
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/pages.bin";
+  std::vector<char> bytes(kPages * kPage);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 / kPage);
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  void* p = ::mmap(nullptr, bytes.size(), PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(p, MAP_FAILED);
+  const auto* data = static_cast<const uint8_t*>(p);
+  EXPECT_EQ(MappedBytes(data), 0u);  // nothing read yet
+  // Bytes [1.5 pages, 3 pages + 1) touch pages 1 to 3 (the kernel's
+  // fault-around may map up to 64 KiB about them too).
+  PrefaultForRead(data + kPage + kPage / 2, kPage + kPage / 2 + 1);
+  const uint64_t mapped = MappedBytes(data);
+  EXPECT_GE(mapped, 3 * kPage);
+  EXPECT_LT(mapped, kPages * kPage);
+  PrefaultForRead(data + (kPages - 1) * kPage, 0);
+  EXPECT_EQ(MappedBytes(data), mapped);
+  PrefaultForRead(data, kPages * kPage);
+  EXPECT_EQ(MappedBytes(data), kPages * kPage);
+  EXPECT_EQ(std::memcmp(data, bytes.data(), bytes.size()), 0);
+  ::munmap(p, bytes.size());
 }
 
 }  // namespace
