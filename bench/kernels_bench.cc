@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -282,6 +283,35 @@ void BM_Attention(benchmark::State& state) {
   state.SetLabel(fmt::format("{} KV", DTypeName(kv_type)));
 }
 BENCHMARK(BM_Attention)->ArgNames({"len", "kv"})->ArgsProduct({{128, 1024}, {0, 1, 2}});
+
+// A prompt's attention in the 1B shape: `len` tokens from position 0 over
+// the caches they wrote, on `threads` threads. MAC/s counts the causal
+// products (two per query element and position: scores and value sums).
+void BM_AttentionPrefill(benchmark::State& state) {
+  const int64_t len = state.range(0);
+  const DType kv_type = KvTypeArg(state.range(1));
+  std::optional<ThreadPool> pool;
+  if (state.range(2) > 1) pool.emplace(state.range(2));
+  DecodeAttention a = MakeDecodeAttention(len, kv_type);
+  a.q = RandomFloats(len * a.args.n_heads * a.args.head_dim, 1.0f, 4);
+  a.out.resize(a.q.size());
+  a.args.q = a.q.data();
+  a.args.out = a.out.data();
+  a.args.n = len;
+  a.args.start_position = 0;
+  for (auto _ : state) {
+    Attention(a.args, pool ? &*pool : nullptr);
+    benchmark::DoNotOptimize(a.out.data());
+  }
+  state.SetLabel(fmt::format("{} KV", DTypeName(kv_type)));
+  const double macs = 2.0 * a.args.n_heads * a.args.head_dim * len * (len + 1) / 2;
+  state.counters["MAC/s"] = benchmark::Counter(macs, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_AttentionPrefill)
+    ->ArgNames({"len", "kv", "threads"})
+    ->ArgsProduct({{128, 1024}, {0, 1, 2}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // Attention as decode meets it: one token over each of 16 layers' caches, two
 // threads, the caches cold: a 64 MiB read (untimed) before each pass over the

@@ -8,6 +8,7 @@
 #include "kernels/attention.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -28,10 +29,16 @@ namespace lorashare {
 namespace HWY_NAMESPACE {
 namespace {
 
-// Query heads that share a kv head are computed together, up to kMaxHeads at
-// a time: each key and value vector is loaded (and widened from f16) once
-// for all of them.
+// Query heads that share a kv head are computed together, up to kMaxHeads of
+// a token, and in a prefill up to kMaxRows (heads of several tokens) at a
+// time: each key and value vector is loaded (and widened from f16) once for
+// all of them.
 constexpr size_t kMaxHeads = 4;
+constexpr size_t kMaxRows = 8;
+
+// Accumulator chains a kernel keeps: half the registers, the rest hold the
+// loaded keys or values and the broadcasts.
+constexpr size_t kAccumulators = kVectorRegisters / 2;
 
 // In decode the cache is cold (the weights streaming between two layers'
 // attention evict it), and with the hardware prefetchers alone it arrived at
@@ -103,11 +110,11 @@ HWY_INLINE void ForEachScoreTile(int64_t* j, int64_t len, const Tile& tile) {
   }
 }
 
-// Tiles of 8 / H vectors: eight accumulator chains at any H.
+// Tiles of kAccumulators / H vectors.
 template <size_t H, class Tile>
 HWY_INLINE void ForEachScoreTile(int64_t len, const Tile& tile) {
   int64_t j = 0;
-  ForEachScoreTile<8 / H>(&j, len, tile);
+  ForEachScoreTile<kAccumulators / H>(&j, len, tile);
 }
 
 // scores[h][j] = q[h] . key j * scale for j in [0, len) of f32 or f16 keys;
@@ -252,13 +259,24 @@ HWY_INLINE void WeightedRowBlock(const float* const* HWY_RESTRICT weights,
   }
 }
 
-// out[h] = sum_s weights[h][s] * rows[s] over len contiguous rows of hd
-// elements, for H heads. Blocks of 8 / H vectors (at most 4) keep the
-// accumulators within 16 registers.
+// Multiplies row[0, n) by `factor`.
+HWY_INLINE void MultiplyBy(float* HWY_RESTRICT row, int64_t n, float factor) {
+  const DF df;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const VF v = hn::Set(df, factor);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(hn::Mul(hn::LoadU(df, row + i), v), df, row + i);
+  for (; i < n; ++i) row[i] *= factor;
+}
+
+// out[h] = scale[h] * sum_s weights[h][s] * rows[s] over len contiguous rows
+// of hd elements, for H heads, in blocks of kAccumulators / H vectors, at most 4
+// (a head of 64 f32 on AVX-512).
 template <size_t H, typename T>
 HWY_INLINE void WeightedRowSum(const float* const* HWY_RESTRICT weights, const T* HWY_RESTRICT rows,
-                               int64_t len, int64_t hd, float* const* HWY_RESTRICT out) {
-  constexpr size_t kVecs = H == 1 ? 4 : 8 / H;
+                               int64_t len, int64_t hd, const float* HWY_RESTRICT scale,
+                               float* const* HWY_RESTRICT out) {
+  constexpr size_t kVecs = H == 1 ? 4 : std::min<size_t>(4, kAccumulators / H);
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(DF()));
   const auto offset = [](float* const* base, int64_t i, float** shifted) {
     for (size_t h = 0; h < H; ++h) shifted[h] = base[h] + i;
@@ -280,6 +298,10 @@ HWY_INLINE void WeightedRowSum(const float* const* HWY_RESTRICT weights, const T
       out[h][i] = acc;
     }
   }
+  // Scaled apart from the sums: broadcasts of the scales hoisted out of the
+  // loops above took registers from the accumulators (gcc spilled the loaded
+  // values at 8 heads).
+  for (size_t h = 0; h < H; ++h) MultiplyBy(out[h], hd, scale[h]);
 }
 
 // The largest of values[0, len).
@@ -297,8 +319,10 @@ HWY_INLINE float MaxOf(const float* HWY_RESTRICT values, int64_t len) {
   return best;
 }
 
-// scores[0, len) = softmax(scores[0, len)), minus the maximum first.
-HWY_INLINE void Softmax(float* HWY_RESTRICT scores, int64_t len) {
+// scores[0, len) = exp(scores[0, len) - their maximum); returns the
+// reciprocal of their sum, which the value sums multiply: softmax's
+// normalization then costs head_dim products instead of len.
+HWY_INLINE float ExpScores(float* HWY_RESTRICT scores, int64_t len) {
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   const float max_score = MaxOf(scores, len);
@@ -315,12 +339,7 @@ HWY_INLINE void Softmax(float* HWY_RESTRICT scores, int64_t len) {
     scores[j] = std::exp(scores[j] - max_score);
     sum += scores[j];
   }
-  const float inverse = 1.0f / sum;
-  const VF vinverse = hn::Set(df, inverse);
-  for (j = 0; j + lanes <= len; j += lanes) {
-    hn::StoreU(hn::Mul(hn::LoadU(df, scores + j), vinverse), df, scores + j);
-  }
-  for (; j < len; ++j) scores[j] *= inverse;
+  return 1.0f / sum;
 }
 
 // weights[0, len) *= value_scales[0, len).
@@ -336,47 +355,61 @@ HWY_INLINE void ScaleWeights(float* HWY_RESTRICT weights, const float* HWY_RESTR
   for (; j < len; ++j) weights[j] *= value_scales[j];
 }
 
-// Attention of H query heads of token t, from `head` on, which share one kv
-// head; `scores` holds H rows of `stride` floats.
-template <size_t H, typename T>
-void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scores, int64_t stride,
-                    int8_t* query_bytes) {
+// A tile of query rows that share one kv head: `heads` consecutive query
+// heads from `head` on, of `tokens` consecutive tokens from t on; row r is
+// head head + r % heads of token t + r / heads.
+struct QueryTile {
+  int64_t t = 0, tokens = 1, head = 0, heads = 1;
+};
+
+// Attention of the R = tokens * heads rows of `tile`; `scores` holds R rows
+// of `stride` floats. Every row gets scores up to the last token's context,
+// and an earlier token's weights past its own context are zeroed, so the
+// value sums run over one length for all rows.
+template <size_t R, typename T>
+void TileAttention(const AttentionArgs& a, const QueryTile& tile, float* scores, int64_t stride,
+                   int8_t* query_bytes) {
   const int64_t hd = a.head_dim;
-  const int64_t kv_head = head / (a.n_heads / a.n_kv_heads);
-  const int64_t len = a.start_position + t + 1;
+  const int64_t kv_head = tile.head / (a.n_heads / a.n_kv_heads);
+  const int64_t len = a.start_position + tile.t + tile.tokens;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const float* q[H];
-  float* rows[H];
-  float* out[H];
-  for (size_t h = 0; h < H; ++h) {
-    const int64_t pair = t * a.n_heads + head + static_cast<int64_t>(h);
-    q[h] = a.q + pair * hd;
-    rows[h] = scores + static_cast<int64_t>(h) * stride;
-    out[h] = a.out + pair * hd;
+  const float* q[R];
+  float* rows[R];
+  float* out[R];
+  int64_t row_len[R];
+  for (size_t r = 0; r < R; ++r) {
+    const int64_t token = tile.t + static_cast<int64_t>(r) / tile.heads;
+    const int64_t pair = token * a.n_heads + tile.head + static_cast<int64_t>(r) % tile.heads;
+    q[r] = a.q + pair * hd;
+    rows[r] = scores + static_cast<int64_t>(r) * stride;
+    out[r] = a.out + pair * hd;
+    row_len[r] = a.start_position + token + 1;
   }
   const T* k = static_cast<const T*>(a.k_cache) + KeyIndex(a, kv_head, 0, 0);
   const T* v = static_cast<const T*>(a.v_cache) + ValueIndex(a, kv_head, 0, 0);
   if constexpr (std::is_same_v<T, int8_t>) {
-    QuantizedQueries<H> qq;
-    for (size_t h = 0; h < H; ++h) {
-      int8_t* bytes = query_bytes + h * KvKeyDim(DType::kI8, hd);
-      qq.bytes[h] = bytes;
-      qq.score_scale[h] = QuantizeInt8Row(q[h], hd, KvKeyDim(DType::kI8, hd), bytes) * scale;
+    QuantizedQueries<R> qq;
+    for (size_t r = 0; r < R; ++r) {
+      int8_t* bytes = query_bytes + r * KvKeyDim(DType::kI8, hd);
+      qq.bytes[r] = bytes;
+      qq.score_scale[r] = QuantizeInt8Row(q[r], hd, KvKeyDim(DType::kI8, hd), bytes) * scale;
       int32_t sum = 0;
       for (int64_t i = 0; i < hd; ++i) sum += bytes[i];
-      qq.offset[h] = kDotBytesFullRange ? 128 * sum : 0;
+      qq.offset[r] = kDotBytesFullRange ? 128 * sum : 0;
     }
-    KeyScoresInt8<H>(qq, k, KvScales(a, a.k_cache) + kv_head * a.capacity, hd, len, rows);
+    KeyScoresInt8<R>(qq, k, KvScales(a, a.k_cache) + kv_head * a.capacity, hd, len, rows);
   } else {
-    KeyScores<H>(q, k, hd, len, scale, rows);
+    KeyScores<R>(q, k, hd, len, scale, rows);
   }
-  for (size_t h = 0; h < H; ++h) {
-    Softmax(rows[h], len);
+  float normalize[R];
+  for (size_t r = 0; r < R; ++r) {
+    normalize[r] = ExpScores(rows[r], row_len[r]);
     if constexpr (std::is_same_v<T, int8_t>) {
-      ScaleWeights(rows[h], KvScales(a, a.v_cache) + kv_head * a.capacity, len);
+      ScaleWeights(rows[r], KvScales(a, a.v_cache) + kv_head * a.capacity, row_len[r]);
     }
+    std::fill(rows[r] + row_len[r], rows[r] + len, 0.0f);
   }
-  WeightedRowSum<H>(rows, v, len, hd, out);
+  WeightedRowSum<R>(rows, v, len, hd, normalize, out);
 }
 
 // Attention for (token, head) pairs [begin, end), numbered kv head first:
@@ -384,30 +417,42 @@ void HeadsAttention(const AttentionArgs& a, int64_t t, int64_t head, float* scor
 // of that token, so one thread's pairs read few kv heads' caches, which stay
 // in its L2 across a prefill's tokens (token first, every token read every
 // kv head's keys and values, from the L3 at long prompts). For one token the
-// number is the head. Consecutive heads of one kv head and token are computed
-// together, up to kMaxHeads.
+// number is the head. Up to kMaxRows rows are computed together: consecutive
+// heads of one kv head and token, up to kMaxHeads; and where those are the
+// kv head's whole group, the same heads of consecutive tokens, which each
+// key and value vector then serves too.
 template <typename T>
 void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const int64_t stride = KvCacheCapacity(a.start_position + a.n);
-  std::vector<float> scores(kMaxHeads * stride);
+  std::vector<float> scores(kMaxRows * stride);
   std::vector<int8_t> query_bytes(
-      std::is_same_v<T, int8_t> ? kMaxHeads * KvKeyDim(DType::kI8, a.head_dim) : 0);
+      std::is_same_v<T, int8_t> ? kMaxRows * KvKeyDim(DType::kI8, a.head_dim) : 0);
   for (int64_t pair = begin; pair < end;) {
     const int64_t kv_head = pair / (a.n * group), t = pair / group % a.n, h = pair % group;
-    const int64_t head = kv_head * group + h;
-    const int64_t together = std::min(end - pair, group - h);
-    static_assert(kMaxHeads == 4, "the cases below take 4, 2 or 1 heads");
-    if (together >= 4) {
-      HeadsAttention<4, T>(a, t, head, scores.data(), stride, query_bytes.data());
-      pair += 4;
-    } else if (together >= 2) {
-      HeadsAttention<2, T>(a, t, head, scores.data(), stride, query_bytes.data());
-      pair += 2;
-    } else {
-      HeadsAttention<1, T>(a, t, head, scores.data(), stride, query_bytes.data());
-      pair += 1;
+    QueryTile tile{.t = t, .head = kv_head * group + h};
+    tile.heads = std::bit_floor(
+        static_cast<uint64_t>(std::min({end - pair, group - h, static_cast<int64_t>(kMaxHeads)})));
+    if (tile.heads == group) {
+      const int64_t whole_groups = (std::min(end, (kv_head + 1) * a.n * group) - pair) / group;
+      tile.tokens = std::bit_floor(static_cast<uint64_t>(
+          std::min(whole_groups, static_cast<int64_t>(kMaxRows) / tile.heads)));
     }
+    static_assert(kMaxRows == 8, "the cases below take 8, 4, 2 or 1 rows");
+    switch (tile.tokens * tile.heads) {
+      case 8:
+        TileAttention<8, T>(a, tile, scores.data(), stride, query_bytes.data());
+        break;
+      case 4:
+        TileAttention<4, T>(a, tile, scores.data(), stride, query_bytes.data());
+        break;
+      case 2:
+        TileAttention<2, T>(a, tile, scores.data(), stride, query_bytes.data());
+        break;
+      default:
+        TileAttention<1, T>(a, tile, scores.data(), stride, query_bytes.data());
+    }
+    pair += tile.tokens == 1 ? tile.heads : tile.tokens * group;
   }
 }
 

@@ -102,20 +102,16 @@ HWY_NOINLINE void GemvRow(const T* HWY_RESTRICT w, int64_t in, const MatMulArgs&
 // to 80-88 GMAC/s in f32 and from 63-72 to 84-95 in bf16.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 constexpr int64_t kPanelRows = 2 * kTileRows;
-constexpr int64_t kRegisters = 32;
-#elif HWY_ARCH_ARM_A64
-constexpr int64_t kPanelRows = kTileRows;
-constexpr int64_t kRegisters = 32;
 #else
 constexpr int64_t kPanelRows = kTileRows;
-constexpr int64_t kRegisters = 16;
 #endif
 constexpr size_t kPanelVectors = kPanelRows / hn::MaxLanes(DF());
 static_assert(kPanelVectors * hn::MaxLanes(DF()) == kPanelRows);
 // The accumulators, a panel column and one broadcast fill the registers.
-constexpr size_t kPanelTokens = static_cast<size_t>(std::clamp<int64_t>(
-    (kRegisters - 1 - static_cast<int64_t>(kPanelVectors)) / static_cast<int64_t>(kPanelVectors), 1,
-    12));
+constexpr size_t kPanelTokens = static_cast<size_t>(
+    std::clamp<int64_t>((kVectorRegisters - 1 - static_cast<int64_t>(kPanelVectors)) /
+                            static_cast<int64_t>(kPanelVectors),
+                        1, 12));
 
 // Columns per panel: the panel (32 KiB on AVX-512) stays in L1 while every
 // token passes over it, and each depth block adds its part into y. 128

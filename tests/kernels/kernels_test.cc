@@ -258,16 +258,20 @@ TEST_P(KernelTest, AttentionGqaCausalMatchesReference) {
   ThreadPool pool(2);
   // Contexts shorter than a vector, and long enough for every score tile;
   // query heads per kv head that take every way of computing them together
-  // (groups of 4, 2 and 1: 3 = 2 + 1, 5 = 4 + 1, 8 = 4 + 4, 1).
+  // (groups of 4, 2 and 1: 3 = 2 + 1, 5 = 4 + 1, 8 = 4 + 4, 1), and whole
+  // groups that take several tokens together (7 tokens of a group of 4: 2 +
+  // 2 + 2 + 1, of 2: 4 + 2 + 1, of 1: 7 = 4 + 2 + 1, one tile spanning key
+  // blocks).
   for (const auto& [start, head_dim, heads] : {std::tuple<int64_t, int64_t, int64_t>{2, 3, 6},
                                                {2, 16, 8},
                                                {9, 40, 10},
                                                {171, 64, 6},
                                                {171, 64, 16},
                                                {171, 72, 2},
+                                               {60, 64, 4},
                                                {300, 16, 8},
                                                {64, 64, 10}}) {
-    const int64_t n = 6, kv_heads = 2, len = start + n;
+    const int64_t n = 7, kv_heads = 2, len = start + n;
     // Large keys make raw exp() overflow: the softmax must subtract the max.
     const auto q = RandomFloats(n * heads * head_dim, 21, -4, 4);
     const auto k = RandomFloats(len * kv_heads * head_dim, 22, -40, 40);

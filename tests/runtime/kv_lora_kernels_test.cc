@@ -180,18 +180,22 @@ void ExpectAttentionOverCache(DType dtype, const CacheCase& c, float tolerance) 
 }
 
 // f16 keys and values are within 2^-11 (relative) of the f32 cache's. Five
-// query heads per kv head: computed four together, then one.
+// query heads per kv head: computed four together, then one; four: two
+// tokens' together, then the last token's.
 TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
   ExpectAttentionOverCache(DType::kF16, {10, 2, 20, 13, 5, 2.0f}, 1e-2f);
+  ExpectAttentionOverCache(DType::kF16, {8, 2, 20, 13, 5, 2.0f}, 1e-2f);
 }
 
 // int8 keys, values and queries (for the scores) are within 1/254 of their
 // row's largest. Positions past a key block and past the last whole vector;
 // four heads, then two; then a head size that pads to whole groups of four
-// (38 to 40), over three key blocks, four heads and one.
+// (38 to 40), over three key blocks, four heads and one; two heads of
+// four tokens together, then of one.
 TEST_P(KvLoraKernelTest, AttentionOverInt8CacheMatchesReference) {
   ExpectAttentionOverCache(DType::kI8, {12, 2, 64, 75, 3, 1.0f}, 1e-2f);
   ExpectAttentionOverCache(DType::kI8, {10, 2, 38, 170, 4, 2.0f}, 2e-2f);
+  ExpectAttentionOverCache(DType::kI8, {4, 2, 64, 60, 5, 1.0f}, 1e-2f);
 }
 
 // AppendAndAttend for one token (stores and attention in one pass, a kv head
