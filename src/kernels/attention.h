@@ -138,6 +138,10 @@ inline int64_t KeyIndex(const AttentionArgs& a, int64_t kv_head, int64_t element
   return (block * a.head_dim + element) * kKeyBlock + position % kKeyBlock;
 }
 
+// out[i] = e^x[i] for x[i] <= 0 as Attention's softmax computes it: within
+// 3e-7 (relative) of e^x from -87 up; below, e^-87.
+void SoftmaxExp(const float* x, int64_t n, float* out);
+
 // Splits (token, head) pairs across the pool, kv head by kv head.
 void Attention(const AttentionArgs& args, ThreadPool* pool);
 void AttentionReference(const AttentionArgs& args);

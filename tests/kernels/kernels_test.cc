@@ -304,6 +304,22 @@ TEST_P(KernelTest, AttentionGqaCausalMatchesReference) {
   }
 }
 
+// Softmax's exponentials over [-100, 0], every 1e-4, and the edges of the
+// clamp: within 3e-7 of std::exp (in double) down to -87, e^-87 below it.
+TEST_P(KernelTest, SoftmaxExpMatchesStdExp) {
+  std::vector<float> x = {0.0f, -0.0f, -1e-30f, -86.99f, -87.0f, -87.01f, -88.7f, -1000.0f};
+  for (int i = 0; i <= 1000000; ++i) x.push_back(-1e-4f * static_cast<float>(i));
+  std::vector<float> got(x.size());
+  SoftmaxExp(x.data(), static_cast<int64_t>(x.size()), got.data());
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double want = std::exp(static_cast<double>(std::max(x[i], -87.0f)));
+    ASSERT_TRUE(std::isnormal(got[i])) << "x " << x[i];
+    worst = std::max(worst, std::abs(got[i] - want) / want);
+  }
+  EXPECT_LT(worst, 3e-7);
+}
+
 TEST_P(KernelTest, ElementwiseMatchReference) {
   for (size_t n : {1u, 13u, 100u}) {
     const auto a = RandomFloats(n, 31, -20, 20), b = RandomFloats(n, 32, -2, 2);
