@@ -21,6 +21,7 @@
 #include "hwy/cache_control.h"
 #include "hwy/highway.h"
 #include "kernels/quantize.h"
+#include "kernels/scratch.h"
 #include "kernels/simd-inl.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -442,9 +443,12 @@ template <typename T>
 void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const int64_t stride = KvCacheCapacity(a.start_position + a.n);
-  std::vector<float> scores(kMaxRows * stride);
-  std::vector<int8_t> query_bytes(
-      std::is_same_v<T, int8_t> ? kMaxRows * KvKeyDim(DType::kI8, a.head_dim) : 0);
+  // Reused across calls: every position a kernel reads, KeyScores or
+  // QuantizeInt8Row has written first in this call.
+  thread_local Scratch score_scratch, query_scratch;
+  float* const scores = score_scratch.Get<float>(kMaxRows * stride);
+  int8_t* const query_bytes =
+      query_scratch.Get<int8_t>(kMaxRows * KvKeyDim(DType::kI8, a.head_dim));
   for (int64_t pair = begin; pair < end;) {
     const int64_t kv_head = pair / (a.n * group), t = pair / group % a.n, h = pair % group;
     QueryTile tile{.t = t, .head = kv_head * group + h};
@@ -458,16 +462,16 @@ void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
     static_assert(kMaxRows == 8, "the cases below take 8, 4, 2 or 1 rows");
     switch (tile.tokens * tile.heads) {
       case 8:
-        TileAttention<8, T>(a, tile, scores.data(), stride, query_bytes.data());
+        TileAttention<8, T>(a, tile, scores, stride, query_bytes);
         break;
       case 4:
-        TileAttention<4, T>(a, tile, scores.data(), stride, query_bytes.data());
+        TileAttention<4, T>(a, tile, scores, stride, query_bytes);
         break;
       case 2:
-        TileAttention<2, T>(a, tile, scores.data(), stride, query_bytes.data());
+        TileAttention<2, T>(a, tile, scores, stride, query_bytes);
         break;
       default:
-        TileAttention<1, T>(a, tile, scores.data(), stride, query_bytes.data());
+        TileAttention<1, T>(a, tile, scores, stride, query_bytes);
     }
     pair += tile.tokens == 1 ? tile.heads : tile.tokens * group;
   }
