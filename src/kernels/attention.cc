@@ -460,7 +460,8 @@ void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
           std::min(whole_groups, static_cast<int64_t>(kMaxRows) / tile.heads)));
     }
     static_assert(kMaxRows == 8, "the cases below take 8, 4, 2 or 1 rows");
-    switch (tile.tokens * tile.heads) {
+    const int64_t rows = tile.tokens * tile.heads;  // tokens > 1 take whole groups
+    switch (rows) {
       case 8:
         TileAttention<8, T>(a, tile, scores, stride, query_bytes);
         break;
@@ -473,7 +474,7 @@ void AttentionPairs(const AttentionArgs& a, int64_t begin, int64_t end) {
       default:
         TileAttention<1, T>(a, tile, scores, stride, query_bytes);
     }
-    pair += tile.tokens == 1 ? tile.heads : tile.tokens * group;
+    pair += rows;
   }
 }
 
