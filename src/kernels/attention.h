@@ -12,8 +12,8 @@
 // n_kv_heads); up to four query heads of one kv head are computed together,
 // and in a prompt, where those are the kv head's whole group, the same heads
 // of consecutive tokens too, up to eight (token, head) rows: each key and
-// value vector is read (and widened) once for them. Softmax subtracts the row maximum, so large
-// scores do not overflow.
+// value vector is read (and widened) once for them. Softmax subtracts the
+// row maximum, so large scores do not overflow.
 //
 // An f16 cache halves the cache's memory and the bytes attention reads per
 // token; an int8 cache (i8) nearly halves them again. int8 quantizes each kv

@@ -180,8 +180,8 @@ void ExpectAttentionOverCache(DType dtype, const CacheCase& c, float tolerance) 
 }
 
 // f16 keys and values are within 2^-11 (relative) of the f32 cache's. Five
-// query heads per kv head: computed four together, then one; four: two
-// tokens' together, then the last token's.
+// query heads per kv head: computed four together, then one; four (a whole
+// group): two tokens' heads together, then the last token's.
 TEST_P(KvLoraKernelTest, AttentionOverF16CacheMatchesReference) {
   ExpectAttentionOverCache(DType::kF16, {10, 2, 20, 13, 5, 2.0f}, 1e-2f);
   ExpectAttentionOverCache(DType::kF16, {8, 2, 20, 13, 5, 2.0f}, 1e-2f);
