@@ -110,10 +110,47 @@ HWY_INLINE float QuantizeInt8Row(const float* HWY_RESTRICT x, int64_t count, int
   return scale;
 }
 
+// Per 16-bit lane i: u[2i] * s[2i] + u[2i + 1] * s[2i + 1], u8 x s8
+// (maddubs on x86, which saturates: callers keep every sum below 2^15).
+template <class VU8, class VI8>
+HWY_INLINE auto PairSums(VU8 u, VI8 s) {
+  const hn::Repartition<int16_t, hn::DFromV<VU8>> di16;
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return hn::Vec<decltype(di16)>{_mm512_maddubs_epi16(u.raw, s.raw)};
+#elif HWY_TARGET == HWY_AVX2
+  return hn::Vec<decltype(di16)>{_mm256_maddubs_epi16(u.raw, s.raw)};
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+  return hn::Vec<decltype(di16)>{_mm_maddubs_epi16(u.raw, s.raw)};
+#else
+  const hn::Repartition<uint16_t, decltype(di16)> du16;
+  const auto s16 = hn::BitCast(di16, s);
+  const auto u_even = hn::And(hn::BitCast(di16, u), hn::Set(di16, 0xFF));
+  const auto u_odd = hn::BitCast(di16, hn::ShiftRight<8>(hn::BitCast(du16, u)));
+  const auto s_even = hn::ShiftRight<8>(hn::ShiftLeft<8>(s16));
+  const auto s_odd = hn::ShiftRight<8>(s16);
+  return hn::Add(hn::Mul(u_even, s_even), hn::Mul(u_odd, s_odd));
+#endif
+}
+
+// acc[i] += p[2i] + p[2i + 1]: pair sums widened to 32 bits.
+template <class VI32, class VI16>
+HWY_INLINE VI32 AddPairSums(VI32 acc, VI16 p) {
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return hn::Add(acc, VI32{_mm512_madd_epi16(p.raw, _mm512_set1_epi16(1))});
+#elif HWY_TARGET == HWY_AVX2
+  return hn::Add(acc, VI32{_mm256_madd_epi16(p.raw, _mm256_set1_epi16(1))});
+#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+  return hn::Add(acc, VI32{_mm_madd_epi16(p.raw, _mm_set1_epi16(1))});
+#else
+  const auto pairs = hn::BitCast(hn::DFromV<VI32>(), p);
+  return hn::Add(acc,
+                 hn::Add(hn::ShiftRight<16>(hn::ShiftLeft<16>(pairs)), hn::ShiftRight<16>(pairs)));
+#endif
+}
+
 // acc[i] += sum_{j < 4} u[4i + j] * s[4i + j]: four u8 x s8 products per
-// 32-bit lane (VNNI's dpbusd). Elsewhere products are paired in int16 first
-// (maddubs + madd on x86, shifts and multiplies in generic code), so each
-// pair must stay below 2^15.
+// 32-bit lane (VNNI's dpbusd). Elsewhere products are paired in int16 first,
+// so each pair must stay below 2^15.
 template <class VI32, class VU8, class VI8>
 HWY_INLINE VI32 DotBytes(VI32 acc, VU8 u, VI8 s) {
 #if HWY_TARGET == HWY_AVX3_DL
@@ -121,27 +158,8 @@ HWY_INLINE VI32 DotBytes(VI32 acc, VU8 u, VI8 s) {
   // avxvnni but not avx512vnni, so the intrinsic would not compile here.
   __asm__("vpdpbusd %[s], %[u], %[acc]" : [acc] "+v"(acc.raw) : [u] "v"(u.raw), [s] "v"(s.raw));
   return acc;
-#elif HWY_TARGET == HWY_AVX3
-  return hn::Add(acc,
-                 VI32{_mm512_madd_epi16(_mm512_maddubs_epi16(u.raw, s.raw), _mm512_set1_epi16(1))});
-#elif HWY_TARGET == HWY_AVX2
-  return hn::Add(acc,
-                 VI32{_mm256_madd_epi16(_mm256_maddubs_epi16(u.raw, s.raw), _mm256_set1_epi16(1))});
-#elif HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
-  return hn::Add(acc, VI32{_mm_madd_epi16(_mm_maddubs_epi16(u.raw, s.raw), _mm_set1_epi16(1))});
 #else
-  const hn::DFromV<VI32> di32;
-  const hn::Repartition<int16_t, decltype(di32)> di16;
-  const hn::Repartition<uint16_t, decltype(di32)> du16;
-  const auto u16 = hn::BitCast(di16, u);
-  const auto s16 = hn::BitCast(di16, s);
-  const auto u_even = hn::And(u16, hn::Set(di16, 0xFF));
-  const auto u_odd = hn::BitCast(di16, hn::ShiftRight<8>(hn::BitCast(du16, u)));
-  const auto s_even = hn::ShiftRight<8>(hn::ShiftLeft<8>(s16));
-  const auto s_odd = hn::ShiftRight<8>(s16);
-  const auto pairs = hn::BitCast(di32, hn::Add(hn::Mul(u_even, s_even), hn::Mul(u_odd, s_odd)));
-  return hn::Add(acc,
-                 hn::Add(hn::ShiftRight<16>(hn::ShiftLeft<16>(pairs)), hn::ShiftRight<16>(pairs)));
+  return AddPairSums(acc, PairSums(u, s));
 #endif
 }
 

@@ -338,6 +338,35 @@ TEST_P(QuantKernelTest, Q8RowExactWithRoundingTies) {
   for (int64_t i = 0; i < n * rows; ++i) ASSERT_EQ(got[i], want[i]) << "output " << i;
 }
 
+// The kQ4Group kernels' integer sums at their largest: every stored nibble
+// 15 (q = 7) but one per group (q = -8, which sets the scale) and every
+// activation at +-127, so the int16 pair sums of targets without VNNI reach
+// 4 x 4 x 15 x 127 = 30480 before widening; a sum that wrapped would be off
+// by 2^16 products, far past the tolerance.
+TEST_P(QuantKernelTest, Q4GroupSumsAtTheirLargestStayExact) {
+  ThreadPool pool(2);
+  const int64_t rows = 19, cols = 256;
+  for (int64_t group : {32, 64, 128}) {
+    std::vector<float> w(rows * cols, 7.0f);
+    for (int64_t i = 0; i < rows * cols; i += group) w[i] = -8.0f;
+    const Packed p = Pack(w, rows, cols, {WeightLayout::kQ4Group, group});
+    for (int64_t n : {1, 3, 7}) {
+      std::vector<float> x(n * cols, 1.0f);  // token 0: +127 everywhere
+      for (int64_t t = 1; t < n; ++t) {
+        for (int64_t c = 0; c < cols; ++c) x[t * cols + c] = (t + c / 32) % 2 ? -1.0f : 1.0f;
+      }
+      const auto bound = AbsTermSums(p, x, n, cols, 1.0f);
+      const auto [got, want] =
+          MatMulAndReference(p.view(), {.x = x.data(), .n = n, .x_stride = cols, .y_stride = rows},
+                             std::vector<float>(n * rows), &pool);
+      for (int64_t i = 0; i < n * rows; ++i) {
+        ASSERT_NEAR(got[i], want[i], 1e-6 * bound[i])
+            << Describe(p.g) << " n=" << n << " token " << i / rows << " row " << i % rows;
+      }
+    }
+  }
+}
+
 LORASHARE_INSTANTIATE_PER_TARGET(QuantKernelTest);
 
 // The whole scheme: the quantized MatMul approximates the f32 MatMul of the
