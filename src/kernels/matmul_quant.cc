@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/half.h"
@@ -287,10 +288,14 @@ HWY_INLINE void Q8Tile(const QuantProblem& p, int64_t tile, int64_t token) {
 // Without VNNI, a chunk's dot products are pair sums (PairSums), which
 // kPairChunks chunks add up in int16 before one widening to int32: a lane
 // then holds 4 x kPairChunks products of u4 (at most 15) and xq (at most 127
-// in magnitude), 30480 < 2^15. Against widening each pair sum, this nearly
-// halves the multiplies of a chunk (maddubs and madd on x86): on AVX2 (Zen 3),
-// `kernels_bench BM_MatMul` n=128 ran 1.06-1.07x faster at g32 and 1.10-1.12x
-// at g128 (medians of 5 pinned rounds), the memory-bound GEMV the same.
+// in magnitude), 30480 < 2^15. The int16 adds are saturating ones, which
+// never saturate within that bound but which gcc does not reassociate: with
+// plain adds it summed a block's pair sums as a tree, computing all 32 first
+// and spilling them (AVX2 has 16 vector registers). On AVX2 (Zen 3), against
+// widening every chunk's pair sums, `kernels_bench BM_MatMul` n=128 ran
+// 1.3-1.4x faster (g32 54-57 to 75-80 GMAC/s, g128 61-68 to 82-88; pinned,
+// 4 rounds), and 1B prefill of 128 tokens at 8da4w g32 1.37x (96-106 to
+// 136-140 tok/s, 3 pairs); the memory-bound GEMV the same.
 constexpr int64_t kPairChunks = 4;
 
 template <size_t kTiles, size_t kTokens, int64_t kChunks = 0>
@@ -323,13 +328,12 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
   for (int64_t g = 0; g < groups; ++g) {
     PrefetchAhead<kTiles, kTokens>(scales, tile_scale_bytes, g * kTileRows * 2,
                                    kScalesPrefetchBytes);
+    // The integer sums start at the token's correction where the group's
+    // first chunk (VNNI) or first pair sums (elsewhere) are added, so no
+    // register holds them before.
     VI32 sum[kVecs][kTokens];
-    for (size_t t = 0; t < kTokens; ++t) {
-      const VI32 c = hn::Set(di32, p.corr[(token + static_cast<int64_t>(t)) * p.corr_stride + g]);
-      for (size_t v = 0; v < kVecs; ++v) sum[v][t] = c;
-    }
     VI16 pairs[kVecs][kTokens];  // without VNNI: the pair sums of up to kPairChunks chunks
-    for (int64_t k0 = g * chunks_per_group; k0 < (g + 1) * chunks_per_group; k0 += kUnroll) {
+    const auto block = [&](int64_t k0, auto first_block) HWY_ATTR __attribute__((always_inline)) {
 #pragma GCC unroll 16
       for (int64_t i = 0; i < kUnroll; ++i) {
         const int64_t k = k0 + i;
@@ -342,22 +346,33 @@ HWY_INLINE void Q4Tile(const QuantProblem& p, int64_t tile, int64_t token) {
               hn::And(hn::BitCast(du8, hn::ShiftRight<4>(hn::BitCast(DU16(), bytes))), low_nibbles);
         }
         for (size_t t = 0; t < kTokens; ++t) {
-          const uint8_t* x = p.act + (token + static_cast<int64_t>(t)) * p.g.padded_cols + k * 8;
+          const int64_t tk = token + static_cast<int64_t>(t);
+          const uint8_t* x = p.act + tk * p.g.padded_cols + k * 8;
           const VI8 x_low = BroadcastFour(DI8(), x);
           const VI8 x_high = BroadcastFour(DI8(), x + 4);
           for (size_t v = 0; v < kVecs; ++v) {
+            const bool starts = first_block && i < (kDotBytesFullRange ? 1 : kPairChunks);
             if constexpr (kDotBytesFullRange) {
-              sum[v][t] = DotBytes(DotBytes(sum[v][t], low[v], x_low), high[v], x_high);
+              const VI32 start = starts ? hn::Set(di32, p.corr[tk * p.corr_stride + g]) : sum[v][t];
+              sum[v][t] = DotBytes(DotBytes(start, low[v], x_low), high[v], x_high);
             } else {
-              const VI16 chunk = hn::Add(PairSums(low[v], x_low), PairSums(high[v], x_high));
-              pairs[v][t] = i % kPairChunks == 0 ? chunk : hn::Add(pairs[v][t], chunk);
+              const VI16 chunk =
+                  hn::SaturatedAdd(PairSums(low[v], x_low), PairSums(high[v], x_high));
+              pairs[v][t] = i % kPairChunks == 0 ? chunk : hn::SaturatedAdd(pairs[v][t], chunk);
               if (i % kPairChunks == kPairChunks - 1) {
-                sum[v][t] = AddPairSums(sum[v][t], pairs[v][t]);
+                const VI32 start =
+                    starts ? hn::Set(di32, p.corr[tk * p.corr_stride + g]) : sum[v][t];
+                sum[v][t] = AddPairSums(start, pairs[v][t]);
               }
             }
           }
         }
       }
+    };
+    block(g * chunks_per_group, std::true_type());
+    for (int64_t k0 = g * chunks_per_group + kUnroll; k0 < (g + 1) * chunks_per_group;
+         k0 += kUnroll) {
+      block(k0, std::false_type());
     }
     for (size_t v = 0; v < kVecs; ++v) {
       const auto* group_scales = reinterpret_cast<const hwy::float16_t*>(
