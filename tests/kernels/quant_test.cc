@@ -341,8 +341,9 @@ TEST_P(QuantKernelTest, Q8RowExactWithRoundingTies) {
 // The kQ4Group kernels' integer sums at their largest: every stored nibble
 // 15 (q = 7) but one per group (q = -8, which sets the scale) and every
 // activation at +-127, so the int16 pair sums of targets without VNNI reach
-// 4 x 4 x 15 x 127 = 30480 before widening; a sum that wrapped would be off
-// by 2^16 products, far past the tolerance.
+// 4 x 4 x 15 x 127 = 30480 before widening. Sums that did not fit int16
+// would saturate or wrap, thousands of integer units off, far past the
+// tolerance (widening every 8 chunks fails here).
 TEST_P(QuantKernelTest, Q4GroupSumsAtTheirLargestStayExact) {
   ThreadPool pool(2);
   const int64_t rows = 19, cols = 256;
